@@ -1,0 +1,200 @@
+//! The user datastore: Flask-Security's `UserDatastore` as an async trait.
+//!
+//! Every method is one atomic operation. Email and username lookups are case-insensitive;
+//! uniqueness is enforced by the database, so concurrent creation of the same email yields one
+//! user and [`DatastoreError::AlreadyExists`] for the others.
+
+use async_trait::async_trait;
+
+use crate::model::{NewRole, NewUser, NewWebAuthn, Role, User, WebAuthnCredential};
+
+/// Why a datastore operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatastoreError {
+    /// A unique value (email, username, role name, credential id …) is already taken.
+    #[error("{field} already exists")]
+    AlreadyExists {
+        /// The column whose value is taken (`email`, `username`, `name`, …).
+        field: &'static str,
+    },
+    /// The user, role or credential named does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database cannot be reached right now (connection refused, pool timeout …).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database schema is not one Rampart can use (missing table or column).
+    #[error("database schema: {0}")]
+    Schema(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result of datastore operations.
+pub type DatastoreResult<T> = Result<T, DatastoreError>;
+
+/// Storage of users, roles and WebAuthn credentials.
+///
+/// Implemented by `rampart_sqlx::SqlDatastore` for SQLite and PostgreSQL; applications may
+/// implement it for other stores. The conformance tests in the `rampart-tests` crate describe
+/// the expected behaviour precisely.
+#[async_trait]
+pub trait UserDatastore: Send + Sync + 'static {
+    /// Creates a user with a fresh `fs_uniquifier` (and `fs_token_uniquifier` where the column
+    /// exists) and grants the named roles.
+    ///
+    /// # Errors
+    /// [`DatastoreError::AlreadyExists`] when the email (case-insensitively) or username is
+    /// taken, [`DatastoreError::NotFound`] when a named role does not exist.
+    async fn create_user(&self, new: NewUser) -> DatastoreResult<User>;
+
+    /// Writes every mutable column of `user` (matched by `id`) and bumps `update_datetime`.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown id, [`DatastoreError::AlreadyExists`] when a
+    /// changed unique value is taken.
+    async fn update_user(&self, user: &User) -> DatastoreResult<User>;
+
+    /// Deletes a user with their role links and WebAuthn credentials.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown id.
+    async fn delete_user(&self, id: i64) -> DatastoreResult<()>;
+
+    /// Finds a user by primary key.
+    ///
+    /// # Errors
+    /// Only on database failure; an unknown id gives `Ok(None)`.
+    async fn find_user_by_id(&self, id: i64) -> DatastoreResult<Option<User>>;
+
+    /// Finds a user by email, case-insensitively.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_email(&self, email: &str) -> DatastoreResult<Option<User>>;
+
+    /// Finds a user by username, case-insensitively.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_username(&self, username: &str) -> DatastoreResult<Option<User>>;
+
+    /// Finds a user by `fs_uniquifier` (exact match).
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_uniquifier(&self, uniquifier: &str) -> DatastoreResult<Option<User>>;
+
+    /// Finds a user by `fs_token_uniquifier` when that column exists, else by `fs_uniquifier`.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_token_uniquifier(
+        &self,
+        uniquifier: &str,
+    ) -> DatastoreResult<Option<User>>;
+
+    /// Finds a user by WebAuthn user handle.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_webauthn_handle(&self, handle: &str) -> DatastoreResult<Option<User>>;
+
+    /// Lists all users ordered by id.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn list_users(&self) -> DatastoreResult<Vec<User>>;
+
+    /// Whether the store has a `fs_token_uniquifier` column.
+    fn has_token_uniquifier(&self) -> bool;
+
+    /// Creates a role.
+    ///
+    /// # Errors
+    /// [`DatastoreError::AlreadyExists`] when the name is taken.
+    async fn create_role(&self, new: NewRole) -> DatastoreResult<Role>;
+
+    /// Finds a role by exact name.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_role(&self, name: &str) -> DatastoreResult<Option<Role>>;
+
+    /// Lists all roles ordered by name.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn list_roles(&self) -> DatastoreResult<Vec<Role>>;
+
+    /// Writes a role's description and permissions (matched by `id`).
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown id.
+    async fn update_role(&self, role: &Role) -> DatastoreResult<Role>;
+
+    /// Deletes a role and its links to users.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown name.
+    async fn delete_role(&self, name: &str) -> DatastoreResult<()>;
+
+    /// Grants a role; `Ok(false)` when the user already had it.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown user or role.
+    async fn add_role_to_user(&self, user_id: i64, role: &str) -> DatastoreResult<bool>;
+
+    /// Revokes a role; `Ok(false)` when the user did not have it.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown role.
+    async fn remove_role_from_user(&self, user_id: i64, role: &str) -> DatastoreResult<bool>;
+
+    /// The user's roles ordered by name.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn roles_of(&self, user_id: i64) -> DatastoreResult<Vec<Role>>;
+
+    /// Stores a WebAuthn credential.
+    ///
+    /// # Errors
+    /// [`DatastoreError::AlreadyExists`] when the credential id is taken.
+    async fn create_webauthn(&self, new: NewWebAuthn) -> DatastoreResult<WebAuthnCredential>;
+
+    /// Finds a credential by its credential id.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_webauthn(
+        &self,
+        credential_id: &[u8],
+    ) -> DatastoreResult<Option<WebAuthnCredential>>;
+
+    /// The user's credentials ordered by id.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn webauthn_of(&self, user_id: i64) -> DatastoreResult<Vec<WebAuthnCredential>>;
+
+    /// Records a use of a credential: new sign count and `lastuse_datetime`.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown id.
+    async fn touch_webauthn(&self, id: i64, sign_count: i64) -> DatastoreResult<()>;
+
+    /// Deletes a credential.
+    ///
+    /// # Errors
+    /// [`DatastoreError::NotFound`] for an unknown id.
+    async fn delete_webauthn(&self, id: i64) -> DatastoreResult<()>;
+
+    /// Checks that the database answers (for readiness probes).
+    ///
+    /// # Errors
+    /// [`DatastoreError::Unavailable`] when it does not.
+    async fn ping(&self) -> DatastoreResult<()>;
+}

@@ -1,0 +1,13 @@
+//! Rampart's core: the data model of Flask-Security's packaged SQLAlchemy models and the
+//! [`UserDatastore`] trait that storage adapters (SQLite, PostgreSQL, …) implement.
+//!
+//! This crate changes rarely; adapters live in their own crates (`rampart-sqlx`) and the web
+//! layer in `rampart`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod datastore;
+pub mod model;
+
+pub use datastore::{DatastoreError, UserDatastore};
+pub use model::{NewRole, NewUser, NewWebAuthn, Role, User, WebAuthnCredential};

@@ -1,0 +1,3 @@
+//! Rampart's password engine.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

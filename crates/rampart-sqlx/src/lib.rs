@@ -1,0 +1,3 @@
+//! Rampart's SQL datastore.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

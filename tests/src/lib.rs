@@ -1,0 +1,1 @@
+//! Shared helpers for Rampart's integration tests.
