@@ -4,8 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use rampart_core::DatastoreError;
+use sqlx::Connection;
 use sqlx::pool::PoolOptions;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::dialect::Pool;
@@ -227,6 +228,11 @@ async fn open_postgres(url: &str, options: &SqlOptions) -> Result<Pool, Datastor
         connect.get_port(),
         connect.get_database().unwrap_or_default()
     );
+    // The pool retries refused connections until its timeout and then reports only the
+    // timeout: one direct attempt first fails fast and tells why (refused, unknown database,
+    // authentication …).
+    let probe = with_connect_timeout(options, &what, PgConnection::connect_with(&connect)).await?;
+    let _ = probe.close().await;
     let pool =
         with_connect_timeout(options, &what, pool_options(options).connect_with(connect)).await?;
     Ok(Pool::Postgres(pool))
