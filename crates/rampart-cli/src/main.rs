@@ -1,2 +1,76 @@
-//! The `rampart` binary.
-fn main() {}
+//! The `rampart` binary: `rampart serve` (the demo server) and the admin CLI
+//! (`rampart users …`, `rampart roles …`).
+#![forbid(unsafe_code)]
+
+mod admin;
+mod cli;
+mod context;
+mod env;
+mod seed;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rampart::accounts::AccountError;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve => serve::run(file).await,
+        Command::Users(cmd) => {
+            let ctx = context::connect(context::load_config(file)?, &env::database_url()).await?;
+            admin::users(&ctx, cmd).await
+        }
+        Command::Roles(cmd) => {
+            let ctx = context::connect(context::load_config(file)?, &env::database_url()).await?;
+            admin::roles(&ctx, cmd).await
+        }
+    }
+}
+
+/// 3 unknown user or role, 4 already exists, 5 invalid input, 1 anything else.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<AccountError>() {
+        Some(AccountError::UnknownUser(_) | AccountError::UnknownRole(_)) => 3,
+        Some(AccountError::AlreadyExists(_)) => 4,
+        Some(AccountError::Invalid(_)) => 5,
+        _ => 1,
+    }
+}
+
+fn init_tracing(server: bool) {
+    let default = if server { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}

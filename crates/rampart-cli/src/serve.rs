@@ -1,0 +1,105 @@
+//! `rampart serve`: the demo server of demo-contract.md.
+
+use anyhow::Context as _;
+use axum::routing::get;
+use axum::{Json, Router};
+use rampart::SecurityConfig;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::context;
+use crate::env::{DemoEnv, redact_url};
+use crate::seed;
+
+/// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration.
+pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
+    c.registerable = true;
+    c.confirmable = true;
+    c.recoverable = true;
+    c.changeable = true;
+    c.change_email = true;
+    c.trackable = true;
+    c.two_factor = true;
+    c.multi_factor_recovery_codes = true;
+    c.unified_signin = true;
+    c.webauthn = true;
+    c.freshness_secs = 300;
+    c.freshness_grace_period_secs = 0;
+    c.token_max_age_secs = 4 * 3600;
+    c.return_generic_responses = c.return_generic_responses || env.strict;
+    if c.secret_key.is_none() {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"
+        );
+        c.secret_key = Some(rampart::config::Secret::new(random_key()));
+    }
+    c
+}
+
+fn random_key() -> String {
+    use rand::RngExt as _;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The demo's router.
+pub fn router() -> Router {
+    Router::new().route("/api/public", get(public))
+}
+
+async fn public() -> Json<Value> {
+    Json(json!({"ok": true}))
+}
+
+/// Starts the server and runs until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// Bad environment, unreachable database, port in use.
+pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let env = DemoEnv::from_env()?;
+    let config = demo_config(context::load_config(config_file)?, &env);
+    let ctx = context::connect(config, &env.database_url).await?;
+    let created = seed::seed(&ctx)
+        .await
+        .context("cannot create the seed data")?;
+    if created > 0 {
+        tracing::info!(created, "seed users created");
+    }
+    let listener = TcpListener::bind(env.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", env.addr))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    tracing::info!(
+        "rampart listening on http://{addr} (database {}, mail {})",
+        redact_url(&env.database_url),
+        env.mail_description()
+    );
+    if env.redis_url.is_some() {
+        tracing::warn!(
+            "REDIS_URL is set, but this build keeps no sessions in Redis yet; it is ignored"
+        );
+    }
+    axum::serve(listener, router())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server error")
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

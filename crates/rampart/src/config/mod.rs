@@ -1,0 +1,374 @@
+//! Typed configuration with Flask-Security's names.
+//!
+//! Every key keeps its Flask-Security name (`SECURITY_PASSWORD_LENGTH_MIN`, `SECRET_KEY`, …), so
+//! an existing application's settings and Flask-Security's documentation carry over. Values come
+//! from an optional TOML file whose top-level keys are those names, then from the environment
+//! (which wins). Everything is validated when the configuration is loaded, and each error names
+//! its key; `SECURITY_*` keys that Rampart does not read are reported as warnings instead of
+//! being silently ignored.
+//!
+//! # Example
+//! ```
+//! use rampart::config::SecurityConfig;
+//!
+//! let loaded = SecurityConfig::from_toml_and_env(
+//!     Some("SECURITY_PASSWORD_LENGTH_MIN = 12\nSECURITY_PASSWORD_SALT = \"pepper\""),
+//!     [("SECURITY_TRACKABLE".to_owned(), "true".to_owned())],
+//! )
+//! .expect("valid configuration");
+//! assert_eq!(loaded.config.password.length_min, 12);
+//! assert!(loaded.config.trackable);
+//! ```
+
+mod keys;
+mod password;
+mod source;
+
+use std::fmt;
+use std::path::Path;
+
+use source::Source;
+
+/// A configuration problem found at start-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key has a value Rampart cannot use.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The configuration key, e.g. `SECURITY_PASSWORD_LENGTH_MIN`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The configuration file cannot be read or parsed.
+    #[error("configuration file {path}: {message}")]
+    File {
+        /// The file's path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A secret string whose `Debug` output is redacted so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value; use it only to key a MAC or cipher.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Rampart's configuration: the `SECURITY_*` keys it implements, with Flask-Security's defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SecurityConfig {
+    /// `SECRET_KEY`: signs sessions, tokens and links. Required by the web layer.
+    pub secret_key: Option<Secret>,
+    /// `SECRET_KEY_FALLBACKS`: older keys still accepted when verifying.
+    pub secret_key_fallbacks: Vec<Secret>,
+    /// Password engine settings (`SECURITY_PASSWORD_*`, `SECURITY_ZXCVBN_MINIMUM_SCORE`).
+    pub password: rampart_password::PasswordConfig,
+    /// `SECURITY_USERNAME_ENABLE`: usernames as a second identity attribute.
+    pub username_enable: bool,
+    /// `SECURITY_USERNAME_MIN_LENGTH` (default 4).
+    pub username_min_length: usize,
+    /// `SECURITY_USERNAME_MAX_LENGTH` (default 32).
+    pub username_max_length: usize,
+    /// `SECURITY_REGISTERABLE`.
+    pub registerable: bool,
+    /// `SECURITY_CONFIRMABLE`.
+    pub confirmable: bool,
+    /// `SECURITY_RECOVERABLE`.
+    pub recoverable: bool,
+    /// `SECURITY_CHANGEABLE`.
+    pub changeable: bool,
+    /// `SECURITY_CHANGE_EMAIL`.
+    pub change_email: bool,
+    /// `SECURITY_TRACKABLE`: record login times, addresses and counts.
+    pub trackable: bool,
+    /// `SECURITY_TWO_FACTOR`.
+    pub two_factor: bool,
+    /// `SECURITY_UNIFIED_SIGNIN`.
+    pub unified_signin: bool,
+    /// `SECURITY_WEBAUTHN`.
+    pub webauthn: bool,
+    /// `SECURITY_MULTI_FACTOR_RECOVERY_CODES`.
+    pub multi_factor_recovery_codes: bool,
+    /// `SECURITY_LOGIN_WITHOUT_CONFIRMATION`.
+    pub login_without_confirmation: bool,
+    /// `SECURITY_RETURN_GENERIC_RESPONSES`: answer the same whether or not an account exists.
+    pub return_generic_responses: bool,
+    /// `SECURITY_FRESHNESS` in seconds (default 24 h; negative disables freshness checks).
+    pub freshness_secs: i64,
+    /// `SECURITY_FRESHNESS_GRACE_PERIOD` in seconds (default 1 h).
+    pub freshness_grace_period_secs: i64,
+    /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9; 0 = never).
+    pub token_max_age_secs: i64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            secret_key_fallbacks: Vec::new(),
+            password: rampart_password::PasswordConfig::default(),
+            username_enable: false,
+            username_min_length: 4,
+            username_max_length: 32,
+            registerable: false,
+            confirmable: false,
+            recoverable: false,
+            changeable: false,
+            change_email: false,
+            trackable: false,
+            two_factor: false,
+            unified_signin: false,
+            webauthn: false,
+            multi_factor_recovery_codes: false,
+            login_without_confirmation: false,
+            return_generic_responses: false,
+            freshness_secs: 86_400,
+            freshness_grace_period_secs: 3600,
+            token_max_age_secs: 900,
+        }
+    }
+}
+
+/// A loaded configuration and the warnings found while loading it.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The configuration.
+    pub config: SecurityConfig,
+    /// Human-readable warnings, e.g. unknown or unsupported `SECURITY_*` keys.
+    pub warnings: Vec<String>,
+}
+
+impl SecurityConfig {
+    /// Loads the configuration from an optional TOML file and the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first invalid key, or the unreadable file.
+    pub fn load(toml_file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        Self::load_with(toml_file, |_| {})
+    }
+
+    /// Like [`SecurityConfig::load`], with an application hook that adjusts the parsed values
+    /// before they are validated (application-specific defaults, feature sets).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first invalid key, or the unreadable file.
+    pub fn load_with(
+        toml_file: Option<&Path>,
+        adjust: impl FnOnce(&mut SecurityConfig),
+    ) -> Result<LoadedConfig, ConfigError> {
+        let mut source = Source::default();
+        if let Some(path) = toml_file {
+            source.add_toml_file(path)?;
+        }
+        source.add_env(std::env::vars());
+        Self::from_source(source, adjust)
+    }
+
+    /// Loads the configuration from TOML text and explicit environment pairs (tests, embedding).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first invalid key.
+    pub fn from_toml_and_env<I>(toml: Option<&str>, env: I) -> Result<LoadedConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut source = Source::default();
+        if let Some(text) = toml {
+            source
+                .add_toml_str(text)
+                .map_err(|message| ConfigError::File {
+                    path: "<inline>".to_owned(),
+                    message,
+                })?;
+        }
+        source.add_env(env);
+        Self::from_source(source, |_| {})
+    }
+
+    fn from_source(
+        mut s: Source,
+        adjust: impl FnOnce(&mut SecurityConfig),
+    ) -> Result<LoadedConfig, ConfigError> {
+        let d = Self::default();
+        let mut config = Self {
+            secret_key: s
+                .string("SECRET_KEY")?
+                .filter(|k| !k.is_empty())
+                .map(Secret),
+            secret_key_fallbacks: s
+                .list("SECRET_KEY_FALLBACKS")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(Secret)
+                .collect(),
+            password: password::read(&mut s)?,
+            username_enable: s.bool("SECURITY_USERNAME_ENABLE", d.username_enable)?,
+            username_min_length: usize_of(s.int("SECURITY_USERNAME_MIN_LENGTH", 4, 1, 255)?),
+            username_max_length: usize_of(s.int("SECURITY_USERNAME_MAX_LENGTH", 32, 1, 255)?),
+            registerable: s.bool("SECURITY_REGISTERABLE", d.registerable)?,
+            confirmable: s.bool("SECURITY_CONFIRMABLE", d.confirmable)?,
+            recoverable: s.bool("SECURITY_RECOVERABLE", d.recoverable)?,
+            changeable: s.bool("SECURITY_CHANGEABLE", d.changeable)?,
+            change_email: s.bool("SECURITY_CHANGE_EMAIL", d.change_email)?,
+            trackable: s.bool("SECURITY_TRACKABLE", d.trackable)?,
+            two_factor: s.bool("SECURITY_TWO_FACTOR", d.two_factor)?,
+            unified_signin: s.bool("SECURITY_UNIFIED_SIGNIN", d.unified_signin)?,
+            webauthn: s.bool("SECURITY_WEBAUTHN", d.webauthn)?,
+            multi_factor_recovery_codes: s.bool(
+                "SECURITY_MULTI_FACTOR_RECOVERY_CODES",
+                d.multi_factor_recovery_codes,
+            )?,
+            login_without_confirmation: s.bool(
+                "SECURITY_LOGIN_WITHOUT_CONFIRMATION",
+                d.login_without_confirmation,
+            )?,
+            return_generic_responses: s.bool(
+                "SECURITY_RETURN_GENERIC_RESPONSES",
+                d.return_generic_responses,
+            )?,
+            freshness_secs: s.duration_secs("SECURITY_FRESHNESS", d.freshness_secs)?,
+            freshness_grace_period_secs: s.duration_secs(
+                "SECURITY_FRESHNESS_GRACE_PERIOD",
+                d.freshness_grace_period_secs,
+            )?,
+            token_max_age_secs: s.duration_secs("SECURITY_TOKEN_MAX_AGE", d.token_max_age_secs)?,
+        };
+        adjust(&mut config);
+        config.check()?;
+        let warnings = keys::report_unused(s.unused());
+        Ok(LoadedConfig { config, warnings })
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.username_min_length > self.username_max_length {
+            return Err(source::invalid(
+                "SECURITY_USERNAME_MIN_LENGTH",
+                "must not exceed SECURITY_USERNAME_MAX_LENGTH",
+            ));
+        }
+        if self.token_max_age_secs < 0 {
+            return Err(source::invalid(
+                "SECURITY_TOKEN_MAX_AGE",
+                "must not be negative",
+            ));
+        }
+        self.password.validate().map_err(|e| ConfigError::Invalid {
+            key: e.key().to_owned(),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn usize_of(v: i64) -> usize {
+    usize::try_from(v).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<LoadedConfig, ConfigError> {
+        SecurityConfig::from_toml_and_env(
+            Some(toml),
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    #[test]
+    fn defaults_are_flask_security_defaults() {
+        let c = SecurityConfig::default();
+        assert_eq!(c.password.length_min, 8);
+        assert_eq!(c.token_max_age_secs, 900);
+        assert_eq!(c.freshness_secs, 86_400);
+        assert!(!c.registerable && !c.trackable);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let l = load(
+            "SECURITY_PASSWORD_LENGTH_MIN = 10\nSECURITY_PASSWORD_SALT = \"s\"",
+            &[("SECURITY_PASSWORD_LENGTH_MIN", "12")],
+        );
+        assert!(l.is_ok_and(|l| l.config.password.length_min == 12));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (toml, key) in [
+            ("SECURITY_TRACKABLE = \"maybe\"", "SECURITY_TRACKABLE"),
+            (
+                "SECURITY_PASSWORD_LENGTH_MIN = 0",
+                "SECURITY_PASSWORD_LENGTH_MIN",
+            ),
+            (
+                "SECURITY_PASSWORD_LENGTH_MIN = 200",
+                "SECURITY_PASSWORD_LENGTH_MIN",
+            ),
+            (
+                "SECURITY_ZXCVBN_MINIMUM_SCORE = 9",
+                "SECURITY_ZXCVBN_MINIMUM_SCORE",
+            ),
+            (
+                "SECURITY_PASSWORD_CHECK_BREACHED = \"always\"",
+                "SECURITY_PASSWORD_CHECK_BREACHED",
+            ),
+            ("SECURITY_FRESHNESS = \"soon\"", "SECURITY_FRESHNESS"),
+            (
+                "SECURITY_USERNAME_MIN_LENGTH = 40",
+                "SECURITY_USERNAME_MIN_LENGTH",
+            ),
+        ] {
+            match load(toml, &[]) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{toml}"),
+                other => panic!("{toml}: expected an error naming {key}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_and_unsupported_keys_are_reported() {
+        let l = load(
+            "SECURITY_PASSWORD_LENGHT_MIN = 9\nSECURITY_OAUTH_ENABLE = true\nSECURITY_TRACKABLE = true",
+            &[],
+        );
+        let w = l.map(|l| l.warnings).unwrap_or_default();
+        assert!(
+            w.iter()
+                .any(|m| m.contains("SECURITY_PASSWORD_LENGHT_MIN") && m.contains("unknown")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|m| m.contains("SECURITY_OAUTH_ENABLE") && m.contains("not supported")),
+            "{w:?}"
+        );
+        assert!(!w.iter().any(|m| m.contains("SECURITY_TRACKABLE")), "{w:?}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let l = load("SECRET_KEY = \"hunter2-very-secret\"", &[]);
+        let text = format!("{l:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

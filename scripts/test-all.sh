@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what is missing (PostgreSQL server, the real
+# Flask-Security-Too from pip for compatibility tests), starts PostgreSQL on loopback, then runs
+# `cargo test --workspace`. Extra arguments go to cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing system packages: $*; install them (apt-get install $*) and rerun" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing PostgreSQL"
+  apt_install postgresql
+fi
+if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn" >/dev/null 2>&1; then
+  echo "== installing Flask-Security-Too (reference implementation) from pip"
+  python3 -m pip install -q -r tools/requirements.txt
+fi
+
+RAMPART_TEST_POSTGRES_URL=${RAMPART_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}
+export RAMPART_TEST_POSTGRES_URL
+echo "== PostgreSQL at $RAMPART_TEST_POSTGRES_URL"
+
+cargo test --workspace "$@"
