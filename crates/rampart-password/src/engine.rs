@@ -1,9 +1,9 @@
 //! [`PasswordEngine`]: validation, hashing and verification as Flask-Security does them.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::breached::BreachedClient;
-use crate::config::{BreachedMode, ComplexityChecker, ConfigError, PasswordConfig};
+use crate::config::{BreachedMode, ComplexityChecker, ConfigError, HashScheme, PasswordConfig};
 use crate::error::PasswordError;
 use crate::messages::{PASSWORD_BREACHED, PASSWORD_BREACHED_SITE_ERROR, PasswordIssue};
 use crate::policy;
@@ -60,8 +60,10 @@ struct Inner {
     config: PasswordConfig,
     pool: HashPool,
     breached: Option<BreachedClient>,
-    /// A well-formed hash of nothing, with the configured parameters.
-    dummy_hash: String,
+    /// A well-formed hash of no password, with the configured scheme and parameters.
+    /// argon2: random salt and digest, made for free at construction; other schemes:
+    /// a real hash, made on the first dummy verification.
+    dummy_hash: OnceLock<String>,
 }
 
 impl PasswordEngine {
@@ -80,7 +82,10 @@ impl PasswordEngine {
             None => None,
         };
         let pool = HashPool::new(config.max_concurrency);
-        let dummy_hash = argon2::dummy(&config.argon2);
+        let dummy_hash = OnceLock::new();
+        if config.hash_scheme == HashScheme::Argon2 {
+            let _ = dummy_hash.set(argon2::dummy(&config.argon2));
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -259,11 +264,19 @@ impl PasswordEngine {
 
     /// [`dummy_verify`](Self::dummy_verify) on the current thread.
     pub fn dummy_verify_blocking(&self) {
-        let secret = match self.inner.config.effective_salt() {
-            Some(salt) => prehash(salt, "rampart-dummy-password"),
-            None => "rampart-dummy-password".to_owned(),
+        let config = &self.inner.config;
+        let scheme = config.hash_scheme.scheme();
+        let stored = self.inner.dummy_hash.get_or_init(|| {
+            let secret = crate::schemes::random_bytes::<32>();
+            // Falls back to argon2 if the configured scheme cannot hash (never expected).
+            scheme
+                .hash(&secret, config)
+                .unwrap_or_else(|_| argon2::dummy(&config.argon2))
+        });
+        let Ok(secret) = self.secret(scheme, "rampart-dummy-password") else {
+            return;
         };
-        let _ = Scheme::Argon2.verify(secret.as_bytes(), &self.inner.dummy_hash);
+        let _ = scheme.verify(&secret, stored);
     }
 
     /// The bytes handed to the scheme: the normalised password when the scheme is

@@ -13,8 +13,8 @@ use axum::routing::get;
 use rampart_password::breached::sha1_upper_hex;
 use rampart_password::config::keys;
 use rampart_password::{
-    Argon2Params, BreachedMode, ComplexityChecker, ConfigError, NormalizeForm, PasswordConfig,
-    PasswordEngine, Scheme, SingleHash,
+    Argon2Params, BreachedMode, ComplexityChecker, ConfigError, HashScheme, NormalizeForm,
+    PasswordConfig, PasswordEngine, Scheme, SingleHash,
 };
 
 /// Cheap argon2 for tests that do not care about the cost.
@@ -491,6 +491,29 @@ fn blocking_variants_match() {
     assert!(engine.verify_blocking("password123", &stored).unwrap().ok);
     assert!(!engine.verify_blocking("password124", &stored).unwrap().ok);
     engine.dummy_verify_blocking();
+
+    // Other hash schemes hash and verify too, dummy included.
+    for scheme in [
+        HashScheme::Bcrypt,
+        HashScheme::Pbkdf2Sha512,
+        HashScheme::Pbkdf2Sha256,
+    ] {
+        let engine = PasswordEngine::new(PasswordConfig {
+            hash_scheme: scheme,
+            ..base_config()
+        })
+        .unwrap();
+        let stored = engine.hash_blocking("password123").unwrap();
+        assert_eq!(
+            engine.identify(&stored).map(Scheme::name),
+            Some(scheme.name())
+        );
+        let v = engine.verify_blocking("password123", &stored).unwrap();
+        assert!(v.ok && !v.needs_rehash, "{stored}");
+        assert!(!engine.verify_blocking("password124", &stored).unwrap().ok);
+        engine.dummy_verify_blocking();
+        engine.dummy_verify_blocking();
+    }
 }
 
 // ---------------------------------------------------------------- configuration
