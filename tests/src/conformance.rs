@@ -20,7 +20,7 @@ pub type Store = Arc<dyn UserDatastore>;
 /// [`UserDatastore`] and `G` keeps the database alive.
 ///
 /// # Example
-/// ```ignore
+/// ```text
 /// rampart_tests::datastore_conformance!(sqlite, rampart_tests::sqlite_store);
 /// ```
 #[macro_export]

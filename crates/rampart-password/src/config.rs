@@ -202,8 +202,8 @@ pub enum BreachedMode {
 }
 
 /// Password settings. `Default` gives Flask-Security 5.9.2's defaults, except
-/// [`allow_plaintext`](Self::allow_plaintext).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`allow_plaintext`](Self::allow_plaintext). `Debug` hides the salt, a secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PasswordConfig {
     /// `SECURITY_PASSWORD_SALT`: HMAC key of the pre-hash. No default; required unless
     /// the hash scheme is single-hashed.
@@ -239,6 +239,28 @@ pub struct PasswordConfig {
     pub allow_plaintext: bool,
     /// Maximum number of hashes computed at once (default: the number of cores).
     pub max_concurrency: usize,
+}
+
+impl std::fmt::Debug for PasswordConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordConfig")
+            .field("salt", &self.salt.as_ref().map(|_| "***"))
+            .field("single_hash", &self.single_hash)
+            .field("hash_scheme", &self.hash_scheme)
+            .field("argon2", &self.argon2)
+            .field("length_min", &self.length_min)
+            .field("length_max", &self.length_max)
+            .field("complexity_checker", &self.complexity_checker)
+            .field("zxcvbn_minimum_score", &self.zxcvbn_minimum_score)
+            .field("check_breached", &self.check_breached)
+            .field("breached_count", &self.breached_count)
+            .field("hibp_base_url", &self.hibp_base_url)
+            .field("hibp_timeout", &self.hibp_timeout)
+            .field("normalize_form", &self.normalize_form)
+            .field("allow_plaintext", &self.allow_plaintext)
+            .field("max_concurrency", &self.max_concurrency)
+            .finish()
+    }
 }
 
 impl Default for PasswordConfig {

@@ -3,7 +3,7 @@
 //! by `flask_security_5_9.json`): Rampart reads it as it is, and Flask-Security reads back what
 //! Rampart writes into it.
 //!
-//! Password verification of the fixture's users: see the `flask_db_passwords` test.
+//! The fixture users' passwords are verified by [`flask_db_passwords`] with the password engine.
 
 use std::path::{Path, PathBuf};
 
@@ -362,4 +362,96 @@ async fn flask_security_reads_what_rampart_writes() {
     assert_eq!(strings(&b["roles"]), ["editor"]);
 
     assert!(seen["inactive@example.com"].is_null(), "{seen}");
+}
+
+/// The passwords Flask-Security hashed (every scheme, HMAC pre-hash with its
+/// `SECURITY_PASSWORD_SALT`) verify in Rampart; wrong ones do not; every non-default scheme asks
+/// for a rehash, and the rehashed password is Flask-Security's default argon2id.
+#[tokio::test]
+async fn flask_db_passwords() {
+    use rampart_password::{PasswordConfig, PasswordEngine};
+
+    let fx = Fixture::new();
+    let store = fx.open().await;
+    let salt = fx.json["salt"].as_str().map(str::to_owned);
+    let engine = PasswordEngine::new(PasswordConfig {
+        salt,
+        ..PasswordConfig::default()
+    })
+    .unwrap_or_else(|e| panic!("engine: {e}"));
+    let users = fx.json["users"].as_array().cloned().unwrap_or_default();
+    assert!(users.len() >= 6, "fixture has too few users");
+    for u in users {
+        let email = u["email"].as_str().unwrap_or_default();
+        let password = u["password"].as_str().unwrap_or_default();
+        let scheme = u["scheme"].as_str().unwrap_or_default();
+        let user = store
+            .find_user_by_email(email)
+            .await
+            .unwrap_or_else(|e| panic!("{email}: {e}"))
+            .unwrap_or_else(|| panic!("{email} missing"));
+        let stored = user
+            .password
+            .unwrap_or_else(|| panic!("{email} has no hash"));
+        let ok = engine
+            .verify(password, &stored)
+            .await
+            .unwrap_or_else(|e| panic!("{email}: {e}"));
+        assert!(ok.ok, "{email} ({scheme}) must verify");
+        assert_eq!(
+            ok.needs_rehash,
+            scheme != "argon2",
+            "{email} ({scheme}) rehash flag"
+        );
+        for wrong in [
+            format!("{password}x"),
+            password.to_uppercase(),
+            String::new(),
+        ] {
+            let v = engine
+                .verify(&wrong, &stored)
+                .await
+                .unwrap_or_else(|e| panic!("{email}: {e}"));
+            assert!(
+                !v.ok,
+                "{email} ({scheme}) accepted the wrong password {wrong:?}"
+            );
+        }
+        if ok.needs_rehash {
+            let rehashed = engine
+                .hash(password)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                rehashed.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+                "{rehashed}"
+            );
+            assert!(
+                engine
+                    .verify(password, &rehashed)
+                    .await
+                    .is_ok_and(|v| v.ok && !v.needs_rehash)
+            );
+        }
+    }
+    // Without the salt the pre-hashed passwords do not verify: the salt really is used.
+    let unsalted = PasswordEngine::new(PasswordConfig {
+        single_hash: rampart_password::SingleHash::All,
+        ..PasswordConfig::default()
+    })
+    .unwrap_or_else(|e| panic!("engine: {e}"));
+    let admin = store
+        .find_user_by_email("admin@example.com")
+        .await
+        .ok()
+        .flatten();
+    let stored = admin.and_then(|u| u.password).unwrap_or_default();
+    let v = unsalted
+        .verify("admin-Pass-1", &stored)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !v.ok,
+        "a pre-hashed password must not verify without the pre-hash"
+    );
 }

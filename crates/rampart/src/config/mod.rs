@@ -348,7 +348,8 @@ mod tests {
     #[test]
     fn unknown_and_unsupported_keys_are_reported() {
         let l = load(
-            "SECURITY_PASSWORD_LENGHT_MIN = 9\nSECURITY_OAUTH_ENABLE = true\nSECURITY_TRACKABLE = true",
+            "SECURITY_PASSWORD_LENGHT_MIN = 9\nSECURITY_OAUTH_ENABLE = true\nSECURITY_TRACKABLE = true\n\
+             SECURITY_PASSWORD_SALT = \"s\"",
             &[],
         );
         let w = l.map(|l| l.warnings).unwrap_or_default();
@@ -359,16 +360,32 @@ mod tests {
         );
         assert!(
             w.iter()
-                .any(|m| m.contains("SECURITY_OAUTH_ENABLE") && m.contains("not supported")),
+                .any(|m| m.contains("SECURITY_OAUTH_ENABLE") && m.contains("does not support")),
             "{w:?}"
         );
         assert!(!w.iter().any(|m| m.contains("SECURITY_TRACKABLE")), "{w:?}");
     }
 
     #[test]
+    fn double_hash_without_salt_names_the_salt_key() {
+        match load("", &[]) {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "SECURITY_PASSWORD_SALT"),
+            other => panic!("expected a missing-salt error, got {other:?}"),
+        }
+        assert!(load("SECURITY_PASSWORD_SINGLE_HASH = true", &[]).is_ok());
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
-        let l = load("SECRET_KEY = \"hunter2-very-secret\"", &[]);
+        let l = load(
+            "SECRET_KEY = \"hunter2-very-secret\"\nSECURITY_PASSWORD_SALT = \"pepper-9\"",
+            &[],
+        );
+        assert!(l.is_ok());
         let text = format!("{l:?}");
-        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("pepper-9"),
+            "{text}"
+        );
     }
 }
