@@ -13,6 +13,8 @@ use crate::env::redact_url;
 
 /// The loaded pieces.
 pub struct Context {
+    /// The SQL datastore (also reachable as a trait object through `accounts`).
+    pub store: SqlDatastore,
     /// The datastore and password engine behind the account operations.
     pub accounts: Accounts,
 }
@@ -48,6 +50,6 @@ pub async fn connect(config: SecurityConfig, database_url: &str) -> anyhow::Resu
         .with_context(|| format!("cannot open database {}", redact_url(database_url)))?;
     let passwords =
         PasswordEngine::new(config.password.clone()).context("invalid password settings")?;
-    let accounts = Accounts::new(Arc::new(store), passwords, Arc::new(config));
-    Ok(Context { accounts })
+    let accounts = Accounts::new(Arc::new(store.clone()), passwords, Arc::new(config));
+    Ok(Context { store, accounts })
 }

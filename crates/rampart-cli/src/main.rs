@@ -5,6 +5,7 @@
 mod admin;
 mod cli;
 mod context;
+mod documents;
 mod env;
 mod seed;
 mod serve;

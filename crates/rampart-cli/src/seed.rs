@@ -4,6 +4,7 @@ use rampart::accounts::{AccountError, CreateUser};
 use rampart::model::NewRole;
 
 use crate::context::Context;
+use crate::documents;
 
 struct SeedUser {
     email: &'static str,
@@ -44,11 +45,36 @@ const USERS: &[SeedUser] = &[
     },
 ];
 
-/// Creates the demo roles and users that are missing; returns how many users were created.
+/// Creates the demo roles, users and documents that are missing; returns how many users were
+/// created.
 ///
 /// # Errors
 /// Datastore failures. A concurrent start that created the same row first is not an error.
-pub async fn seed(ctx: &Context) -> Result<usize, AccountError> {
+pub async fn seed(ctx: &Context) -> anyhow::Result<usize> {
+    let created = seed_accounts(ctx).await?;
+    let user = user_id(ctx, "user@example.com").await?;
+    let admin = user_id(ctx, "admin@example.com").await?;
+    documents::seed(
+        &ctx.store,
+        [
+            (1, "User's first document", user),
+            (2, "Admin's document", admin),
+        ],
+    )
+    .await?;
+    Ok(created)
+}
+
+async fn user_id(ctx: &Context, email: &str) -> anyhow::Result<i64> {
+    ctx.accounts
+        .store()
+        .find_user_by_email(email)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow::anyhow!("seed user {email} is missing"))
+}
+
+async fn seed_accounts(ctx: &Context) -> Result<usize, AccountError> {
     let store = ctx.accounts.store();
     for (name, perms) in ROLES {
         if store.find_role(name).await?.is_none() {

@@ -269,6 +269,7 @@ async fn serve_flow(db: Db) {
     assert_eq!(roles.len(), 1);
     assert_eq!(roles[0].permissions, ["admin-read", "admin-write"]);
     assert!(!users[2].active && users[2].is_confirmed());
+    assert_eq!(documents(&db).await, [(1, users[1].id), (2, admin.id)]);
     let engine = support::engine_single_hash();
     assert!(
         engine
@@ -277,6 +278,27 @@ async fn serve_flow(db: Db) {
             .unwrap()
             .ok
     );
+}
+
+/// `(id, owner_id)` of the demo's documents.
+async fn documents(db: &Db) -> Vec<(i64, i64)> {
+    let store = db.store().await;
+    let sql = "SELECT id, owner_id FROM document ORDER BY id";
+    if let Some(pool) = store.sqlite_pool() {
+        sqlx::query_as::<_, (i64, i64)>(sql)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    } else {
+        let pool = store.postgres_pool().unwrap();
+        let rows = sqlx::query_as::<_, (i32, i32)>(sql)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(a, b)| (i64::from(a), i64::from(b)))
+            .collect()
+    }
 }
 
 #[tokio::test]
