@@ -13,6 +13,7 @@
 
 pub mod conformance;
 mod postgres;
+pub mod sessions;
 mod temp;
 
 pub use postgres::{PostgresDatabase, fresh_postgres_database, postgres_server_url};

@@ -12,8 +12,9 @@
 //!   ([`datetime::DbDateTime`]); lists (`permissions`, `mf_recovery_codes`, `transports`) as
 //!   comma-joined text; booleans as 0/1 on SQLite.
 //!
-//! Rampart adds only its migration table `rampart_migrations` and case-insensitive unique
-//! indexes on `lower(email)` and `lower(username)` (see the `migrate` step list in
+//! Rampart adds only its migration table `rampart_migrations`, case-insensitive unique
+//! indexes on `lower(email)` and `lower(username)`, and the server-side session table
+//! `rampart_session` of [`SqlSessionStore`] (see the `migrate` step list in
 //! [`SqlDatastore::connect`]). Email and username look-ups are case-insensitive, and unique
 //! violations come back as [`DatastoreError::AlreadyExists`](rampart_core::DatastoreError)
 //! naming the column, also under concurrent writers.
@@ -50,8 +51,10 @@ mod error;
 mod migrate;
 mod roles;
 mod schema;
+pub mod sessions;
 mod users;
 mod webauthn;
 
 pub use connect::SqlOptions;
 pub use datastore::{Backend, SqlDatastore};
+pub use sessions::SqlSessionStore;

@@ -14,6 +14,8 @@
 //!    hold case-insensitive duplicates the index cannot be built: a warning is logged, the step
 //!    is left unrecorded (so it is tried again at the next start) and Rampart carries on, still
 //!    refusing new duplicates by checking before it writes.
+//! 3. Table `rampart_session` (tower-sessions records of
+//!    [`SqlSessionStore`](crate::sessions::SqlSessionStore)) and its index on `expiry_date`.
 
 use rampart_core::DatastoreError;
 use rampart_core::model::naive_utcnow;
@@ -24,12 +26,13 @@ use crate::dialect::{Dialect, Pool, with_pool};
 use crate::error::map_err;
 
 /// The migration steps: version and description.
-pub(crate) const STEPS: [(i32, &str); 2] = [
+pub(crate) const STEPS: [(i32, &str); 3] = [
     (1, "Flask-Security tables (fsqla_v4) if missing"),
     (
         2,
         "case-insensitive unique indexes on user email and username",
     ),
+    (3, "server-side session table rampart_session"),
 ];
 
 /// Step 2: (column, query counting case-insensitive duplicate groups, index DDL).
@@ -96,6 +99,12 @@ pub(crate) async fn run(pool: &Pool) -> Result<(), DatastoreError> {
                         }
                     }
                     for sql in statements {
+                        sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    true
+                }
+                3 => {
+                    for &sql in <DB as crate::sessions::SessionTable>::CREATE {
                         sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
                     }
                     true
