@@ -9,12 +9,14 @@
 //! - [`password`]: normalization, policy and Flask-Security-compatible hashing;
 //! - [`datastore`] and [`model`]: the user datastore trait and Flask-Security's data model;
 //! - [`sql`]: the datastore on SQLite (embedded default) and PostgreSQL;
-//! - [`accounts`]: account administration shared by the CLI and the views.
+//! - [`accounts`]: account administration shared by the CLI and the views;
+//! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod accounts;
 pub mod config;
+pub mod tokens;
 
 pub use config::SecurityConfig;
 pub use rampart_core::{datastore, model};
