@@ -169,7 +169,7 @@ pub async fn expired_not_loaded_and_deleted<S: SessionStore + ExpiredDeletion>(s
     ok!(store.save(&expired_long_ago));
     ok!(store.create(&mut live));
     // A record that expires while stored.
-    let mut short = record("short", Duration::milliseconds(300));
+    let mut short = record("short", Duration::seconds(1));
     ok!(store.create(&mut short));
     assert!(
         ok!(store.load(&short.id)).is_some(),
@@ -178,7 +178,7 @@ pub async fn expired_not_loaded_and_deleted<S: SessionStore + ExpiredDeletion>(s
 
     assert_eq!(ok!(store.load(&expired.id)), None, "expired not loaded");
     assert_eq!(ok!(store.load(&expired_long_ago.id)), None);
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(ok!(store.load(&short.id)), None, "expired while stored");
 
     ok!(store.delete_expired());
