@@ -114,6 +114,13 @@ fn default_max_age_is_fifteen_minutes() {
         // Without a maximum age (SECURITY_TOKEN_MAX_AGE = 0) it lives on.
         let forever = tokens_for(c).with_max_age(None);
         assert!(forever.decode_at(&c.token, t + 10 * 365 * 86_400).is_ok());
+        // Flask-Security 5.9.2's own reading of SECURITY_TOKEN_MAX_AGE = 0: zero seconds.
+        let zero = tokens_for(c).with_max_age(Some(Duration::ZERO));
+        assert!(zero.decode_at(&c.token, t).is_ok());
+        assert!(matches!(
+            zero.decode_at(&c.token, t + 1),
+            Err(TokenError::Expired)
+        ));
         // A custom maximum age.
         let hour = tokens_for(c).with_max_age(Some(Duration::from_secs(3600)));
         assert!(hour.decode_at(&c.token, t + 3600).is_ok());
@@ -178,6 +185,61 @@ fn wrong_key_is_invalid_and_fallbacks_work() {
         primary_only.decode_at(&quirk.token, quirk.issued_at),
         Err(TokenError::Invalid)
     ));
+}
+
+/// The JSON inside a token (inflated when compressed), as the bytes that were signed.
+fn payload_json(token: &str) -> String {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let (compressed, rest) = match token.strip_prefix('.') {
+        Some(rest) => (true, rest),
+        None => (false, token),
+    };
+    let segment = rest.split('.').next().unwrap();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .unwrap();
+    if !compressed {
+        return String::from_utf8(raw).unwrap();
+    }
+    let mut out = String::new();
+    flate2::read::ZlibDecoder::new(raw.as_slice())
+        .read_to_string(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn rust_issues_the_same_payload_as_flask_security() {
+    // Same key, user and issue time as Python's `get_auth_token()`: the same JSON, byte for
+    // byte (key order, float repr). The deflate stream may differ from Python's C zlib (see
+    // `rampart_core::signing`), so the tokens are compared through their payload and claims.
+    for name in ["v5", "v5_exp", "v5_token_uniquifier"] {
+        let c = case(name);
+        let token_uniq =
+            (name == "v5_token_uniquifier").then(|| c.expected["uid"].as_str().unwrap());
+        let u = user(&c.fs_uniquifier, token_uniq);
+        let fs_paa = c.expected["fs_paa"].as_f64().unwrap();
+        let exp = c.expected["exp"].as_i64();
+        let ours = tokens_for(&c)
+            .issue_at(&u, token_uniq.is_some(), fs_paa, exp, c.issued_at)
+            .unwrap();
+        assert_eq!(payload_json(&ours), payload_json(&c.token), "{name}");
+        assert!(payload_json(&ours).starts_with(r#"{"ver":"5","uid":""#));
+        assert_eq!(
+            ours.rsplit('.').nth(1),
+            c.token.rsplit('.').nth(1),
+            "{name}: same timestamp"
+        );
+        let ours = Case {
+            token: ours,
+            ..case(name)
+        };
+        assert_eq!(
+            decode(&ours, c.issued_at).unwrap(),
+            decode(&c, c.issued_at).unwrap()
+        );
+    }
 }
 
 /// A fixed-seed xorshift generator: reproducible mutations without a dependency.

@@ -18,7 +18,12 @@ pub const DEFAULT_SALT: &str = "remember-salt";
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
 /// Maps `SECURITY_TOKEN_MAX_AGE` in seconds to a maximum age: `0` means tokens never expire by
-/// age (`None`).
+/// age (`None`), as Rampart's configuration documents it.
+///
+/// Flask-Security 5.9.2 itself differs here: it turns `0` into `timedelta(0)` and passes
+/// `max_age=0.0` to itsdangerous, so a token is only accepted within the second it was issued
+/// (verified against the installed package). Give `Some(Duration::ZERO)` to
+/// [`AuthTokens::with_max_age`] to reproduce that.
 ///
 /// ```
 /// use std::time::Duration;
