@@ -23,9 +23,9 @@
 //!
 //! Where Rampart is deliberately stricter than Flask-Security (tokens Flask-Security produces are
 //! never affected):
-//! - `uid` must be a string, `ver` a version number of at least 5 (as a string or a number), `fs_paa` a number
-//!   or absent, and `exp` a number, `0`, `false` or `null`; Flask-Security accepts any JSON there
-//!   and fails later, or not at all;
+//! - `uid` must be a non-empty string, `ver` a version number of at least 5 (as a string or a
+//!   number), `fs_paa` a number or absent, and `exp` a number, `0`, `false` or `null`;
+//!   Flask-Security accepts any JSON there and fails later, or not at all;
 //! - a legacy list payload must have exactly one (v4) or three (v3) elements.
 //!
 //! Keys: new tokens are signed with `SECRET_KEY`; every key of
