@@ -349,3 +349,57 @@ async fn serve_fails_cleanly() {
     .await;
     assert_clean_failure(&bad_key, "SECURITY_PASSWORD_LENGTH_MIN");
 }
+
+#[tokio::test]
+async fn settings_come_from_the_config_file_and_the_environment() {
+    let db = Db::sqlite();
+    let dir = rampart_tests::TempDir::new("rampart-config").unwrap();
+    let file = dir.path().join("rampart.toml");
+    std::fs::write(
+        &file,
+        "SECURITY_PASSWORD_LENGTH_MIN = 20\nSECURITY_PASSWROD_SALT = \"typo\"\n",
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    let weak = rampart(
+        &db,
+        &[
+            "--config",
+            config,
+            "users",
+            "create",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("fifteen-chars-1\n"),
+    );
+    weak.code(5)
+        .err_contains("Password must be at least 20 characters");
+    weak.err_contains("SECURITY_PASSWROD_SALT is an unknown configuration key");
+    rampart(
+        &db,
+        &[
+            "--config",
+            config,
+            "users",
+            "create",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("twenty-characters-long-1\n"),
+    )
+    .ok();
+    // A bad value in the file stops the command with the key's name.
+    std::fs::write(&file, "SECURITY_PASSWORD_LENGTH_MIN = \"eight\"\n").unwrap();
+    rampart(&db, &["--config", config, "users", "list"], None)
+        .code(1)
+        .err_contains("SECURITY_PASSWORD_LENGTH_MIN");
+    // A missing file is a clear error too.
+    rampart(
+        &db,
+        &["--config", "/nonexistent/rampart.toml", "users", "list"],
+        None,
+    )
+    .code(1)
+    .err_contains("/nonexistent/rampart.toml");
+}

@@ -10,12 +10,14 @@
 //! - [`datastore`] and [`model`]: the user datastore trait and Flask-Security's data model;
 //! - [`sql`]: the datastore on SQLite (embedded default) and PostgreSQL;
 //! - [`accounts`]: account administration shared by the CLI and the views;
+//! - [`envelope`]: Flask-Security's JSON detection and response envelope;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod accounts;
 pub mod config;
+pub mod envelope;
 pub mod tokens;
 
 pub use config::SecurityConfig;

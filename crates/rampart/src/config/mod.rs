@@ -117,7 +117,9 @@ pub struct SecurityConfig {
     pub freshness_secs: i64,
     /// `SECURITY_FRESHNESS_GRACE_PERIOD` in seconds (default 1 h).
     pub freshness_grace_period_secs: i64,
-    /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9; 0 = never).
+    /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9). Must be
+    /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
+    /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
     pub token_max_age_secs: i64,
 }
 
