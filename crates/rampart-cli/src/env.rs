@@ -20,6 +20,8 @@ pub struct DemoEnv {
     pub strict: bool,
     /// `REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `DEMO_TEST_HOOKS=1`: adds the test-only endpoints.
+    pub test_hooks: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -73,6 +75,8 @@ impl DemoEnv {
             smtp_url,
             strict,
             redis_url: var("REDIS_URL"),
+            test_hooks: var("DEMO_TEST_HOOKS")
+                .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         })
     }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod api;
 mod cli;
 mod context;
 mod documents;

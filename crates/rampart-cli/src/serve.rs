@@ -1,15 +1,17 @@
 //! `rampart serve`: the demo server of demo-contract.md.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use anyhow::Context as _;
-use axum::routing::get;
-use axum::{Json, Router};
-use rampart::SecurityConfig;
-use serde_json::{Value, json};
+use rampart::datastore::UserDatastore;
+use rampart::{Security, SecurityConfig};
+use rampart_sqlx::sessions::ExpiredDeletion as _;
 use tokio::net::TcpListener;
 
 use crate::context;
 use crate::env::{DemoEnv, redact_url};
-use crate::seed;
+use crate::{api, seed};
 
 /// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration.
 pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
@@ -42,29 +44,21 @@ fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The demo's router.
-pub fn router() -> Router {
-    Router::new().route("/api/public", get(public))
-}
-
-async fn public() -> Json<Value> {
-    Json(json!({"ok": true}))
-}
-
 /// Starts the server and runs until Ctrl-C or SIGTERM.
 ///
 /// # Errors
-/// Bad environment, unreachable database, port in use.
+/// Bad environment, unreachable database, port in use, invalid security settings.
 pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let env = DemoEnv::from_env()?;
     let config = demo_config(context::load_config(config_file)?, &env);
-    let ctx = context::connect(config, &env.database_url).await?;
+    let ctx = context::connect(config.clone(), &env.database_url).await?;
     let created = seed::seed(&ctx)
         .await
         .context("cannot create the seed data")?;
     if created > 0 {
         tracing::info!(created, "seed users created");
     }
+    let security = security(config, &ctx)?;
     let listener = TcpListener::bind(env.addr)
         .await
         .with_context(|| format!("cannot listen on {}", env.addr))?;
@@ -81,10 +75,38 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
             "REDIS_URL is set, but this build keeps no sessions in Redis yet; it is ignored"
         );
     }
-    axum::serve(listener, router())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server error")
+    let cleanup = tokio::spawn(
+        ctx.store
+            .session_store()
+            .continuously_delete_expired(std::time::Duration::from_secs(300)),
+    );
+    let demo = api::Demo {
+        store: ctx.store.clone(),
+    };
+    let app = security.install(api::routes(demo, env.test_hooks));
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("server error");
+    cleanup.abort();
+    served
+}
+
+/// The demo's [`Security`]: its replaced unauthz handler and the per-user token expiry of
+/// `shortlived@example.com` (2 s after issue).
+fn security(config: SecurityConfig, ctx: &context::Context) -> anyhow::Result<Security> {
+    let store: Arc<dyn UserDatastore> = Arc::new(ctx.store.clone());
+    Security::builder(config, store, ctx.store.session_store())
+        .unauthz_handler(|_| api::forbidden())
+        .token_expire_timestamp(|user| {
+            (user.email == "shortlived@example.com")
+                .then(|| time::OffsetDateTime::now_utc().unix_timestamp() + 2)
+        })
+        .build()
+        .context("invalid security settings")
 }
 
 async fn shutdown() {

@@ -16,11 +16,26 @@
 #![deny(missing_docs)]
 
 pub mod accounts;
+pub mod authn;
 pub mod config;
+pub mod csrf;
 pub mod envelope;
+pub mod extract;
+pub mod messages;
+pub mod redirect;
+pub mod security;
+pub mod session;
 pub mod tokens;
+mod views;
 
+pub use authn::{CurrentUser, Mechanism};
+pub use axum;
 pub use config::SecurityConfig;
+pub use extract::{
+    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, HttpAuthRequired,
+    OptionalUser, PermissionsAccepted, PermissionsRequired, RolesAccepted, RolesRequired,
+};
 pub use rampart_core::{datastore, model};
 pub use rampart_password as password;
 pub use rampart_sqlx as sql;
+pub use security::Security;

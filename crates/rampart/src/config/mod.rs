@@ -117,6 +117,29 @@ pub struct SecurityConfig {
     pub freshness_secs: i64,
     /// `SECURITY_FRESHNESS_GRACE_PERIOD` in seconds (default 1 h).
     pub freshness_grace_period_secs: i64,
+    /// `SESSION_COOKIE_NAME` (Flask's key; default `session`).
+    pub session_cookie_name: String,
+    /// `SESSION_COOKIE_SECURE` (Flask's key): mark session and remember cookies `Secure`.
+    /// Turn it on whenever the application is served over HTTPS.
+    pub session_cookie_secure: bool,
+    /// `PERMANENT_SESSION_LIFETIME` (Flask's key) in seconds: a session unused this long expires
+    /// on the server (default 31 days).
+    pub session_lifetime_secs: i64,
+    /// `SECURITY_LOGIN_URL` (default `/login`).
+    pub login_url: String,
+    /// `SECURITY_LOGOUT_URL` (default `/logout`).
+    pub logout_url: String,
+    /// `SECURITY_POST_LOGIN_VIEW` (default `/`).
+    pub post_login_view: String,
+    /// `SECURITY_POST_LOGOUT_VIEW` (default `/`).
+    pub post_logout_view: String,
+    /// `SECURITY_DEFAULT_REMEMBER_ME`: remember the login when the form says nothing.
+    pub default_remember_me: bool,
+    /// `SECURITY_BACKWARDS_COMPAT_AUTH_TOKEN`: always include the auth token on login.
+    pub backwards_compat_auth_token: bool,
+    /// `SECURITY_TRUSTED_PROXIES` (Rampart-only): how many reverse proxies in front of the
+    /// application append to `X-Forwarded-For`; 0 (default) ignores the header.
+    pub trusted_proxies: usize,
     /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9). Must be
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
@@ -147,6 +170,16 @@ impl Default for SecurityConfig {
             freshness_secs: 86_400,
             freshness_grace_period_secs: 3600,
             token_max_age_secs: 900,
+            session_cookie_name: "session".to_owned(),
+            session_cookie_secure: false,
+            session_lifetime_secs: 31 * 86_400,
+            login_url: "/login".to_owned(),
+            logout_url: "/logout".to_owned(),
+            post_login_view: "/".to_owned(),
+            post_logout_view: "/".to_owned(),
+            default_remember_me: false,
+            backwards_compat_auth_token: false,
+            trusted_proxies: 0,
         }
     }
 }
@@ -254,6 +287,22 @@ impl SecurityConfig {
                 d.freshness_grace_period_secs,
             )?,
             token_max_age_secs: s.duration_secs("SECURITY_TOKEN_MAX_AGE", d.token_max_age_secs)?,
+            session_cookie_name: s
+                .string("SESSION_COOKIE_NAME")?
+                .unwrap_or(d.session_cookie_name),
+            session_cookie_secure: s.bool("SESSION_COOKIE_SECURE", d.session_cookie_secure)?,
+            session_lifetime_secs: s
+                .duration_secs("PERMANENT_SESSION_LIFETIME", d.session_lifetime_secs)?,
+            login_url: url_key(&mut s, "SECURITY_LOGIN_URL", d.login_url)?,
+            logout_url: url_key(&mut s, "SECURITY_LOGOUT_URL", d.logout_url)?,
+            post_login_view: url_key(&mut s, "SECURITY_POST_LOGIN_VIEW", d.post_login_view)?,
+            post_logout_view: url_key(&mut s, "SECURITY_POST_LOGOUT_VIEW", d.post_logout_view)?,
+            default_remember_me: s.bool("SECURITY_DEFAULT_REMEMBER_ME", d.default_remember_me)?,
+            backwards_compat_auth_token: s.bool(
+                "SECURITY_BACKWARDS_COMPAT_AUTH_TOKEN",
+                d.backwards_compat_auth_token,
+            )?,
+            trusted_proxies: usize_of(s.int("SECURITY_TRUSTED_PROXIES", 0, 0, 16)?),
         };
         adjust(&mut config);
         config.check()?;
@@ -278,6 +327,18 @@ impl SecurityConfig {
             key: e.key().to_owned(),
             message: e.to_string(),
         })
+    }
+}
+
+/// A path setting: must start with `/`.
+fn url_key(s: &mut Source, key: &str, default: String) -> Result<String, ConfigError> {
+    match s.string(key)? {
+        None => Ok(default),
+        Some(v) if v.starts_with('/') && !v.starts_with("//") => Ok(v),
+        Some(_) => Err(source::invalid(
+            key,
+            "must be a path starting with a single /",
+        )),
     }
 }
 

@@ -22,7 +22,15 @@ pub(crate) struct Source {
 
 /// Keys whose prefix marks them as configuration Rampart reads.
 pub(crate) fn is_config_key(key: &str) -> bool {
-    key.starts_with("SECURITY_") || key == "SECRET_KEY" || key == "SECRET_KEY_FALLBACKS"
+    key.starts_with("SECURITY_")
+        || matches!(
+            key,
+            "SECRET_KEY"
+                | "SECRET_KEY_FALLBACKS"
+                | "SESSION_COOKIE_NAME"
+                | "SESSION_COOKIE_SECURE"
+                | "PERMANENT_SESSION_LIFETIME"
+        )
 }
 
 impl Source {

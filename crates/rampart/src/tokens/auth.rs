@@ -219,6 +219,22 @@ impl AuthTokens {
         store: &dyn UserDatastore,
         now: u64,
     ) -> Result<User, TokenError> {
+        self.authenticate_claims_at(token, store, now)
+            .await
+            .map(|(user, _)| user)
+    }
+
+    /// Like [`AuthTokens::authenticate_at`], also returning the token's claims (for the
+    /// primary-authentication time `fs_paa` that freshness checks read).
+    ///
+    /// # Errors
+    /// As [`AuthTokens::authenticate_at`].
+    pub async fn authenticate_claims_at(
+        &self,
+        token: &str,
+        store: &dyn UserDatastore,
+        now: u64,
+    ) -> Result<(User, TokenClaims), TokenError> {
         let claims = self.decode_at(token, now)?;
         let mut user = store.find_user_by_token_uniquifier(&claims.uid).await?;
         if user.is_none() && store.has_token_uniquifier() {
@@ -230,7 +246,7 @@ impl AuthTokens {
         if !user.active {
             return Err(TokenError::Inactive);
         }
-        Ok(user)
+        Ok((user, claims))
     }
 }
 

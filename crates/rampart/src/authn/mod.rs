@@ -1,0 +1,355 @@
+//! Authentication mechanisms — token, session, HTTP Basic — and the layer that prepares each
+//! request for them.
+//!
+//! Resolution follows Flask-Security's `auth_required`: whatever order an endpoint lists its
+//! mechanisms in, they are tried as token, then session, then Basic; the first that
+//! authenticates wins. Each mechanism's result is cached in the request, so stacking several
+//! extractors costs one look-up.
+
+mod basic;
+mod client;
+pub mod remember;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rampart_core::model::{Role, User};
+use rampart_core::{DatastoreError, UserDatastore};
+use tokio::sync::OnceCell;
+
+pub use client::ClientAddr;
+
+use crate::envelope::Envelope;
+use crate::security::Security;
+use crate::session::{AuthSession, SessionError, now_f64};
+
+/// An authentication mechanism, named as in Flask-Security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// `Authentication-Token` header, `auth_token` query parameter or JSON key.
+    Token,
+    /// The session cookie (and the remember-me cookie that restores a session).
+    Session,
+    /// HTTP Basic (`Authorization: Basic …`).
+    Basic,
+}
+
+impl Mechanism {
+    /// Flask-Security's name: `token`, `session` or `basic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Session => "session",
+            Self::Basic => "basic",
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Clone)]
+pub struct CurrentUser {
+    /// The user row.
+    pub user: User,
+    /// How the caller authenticated.
+    pub via: Mechanism,
+    /// Time of primary authentication (epoch seconds) from the session or the token; Basic
+    /// counts as now.
+    pub fs_paa: Option<f64>,
+    store: Arc<dyn UserDatastore>,
+    roles: Arc<OnceCell<Vec<Role>>>,
+}
+
+impl std::fmt::Debug for CurrentUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentUser")
+            .field("id", &self.user.id)
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for CurrentUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.user
+    }
+}
+
+impl CurrentUser {
+    pub(crate) fn new(user: User, via: Mechanism, fs_paa: Option<f64>, sec: &Security) -> Self {
+        Self {
+            user,
+            via,
+            fs_paa,
+            store: Arc::clone(sec.store()),
+            roles: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The user's roles (loaded once per request).
+    ///
+    /// # Errors
+    /// When the datastore fails.
+    pub async fn roles(&self) -> Result<&[Role], DatastoreError> {
+        self.roles
+            .get_or_try_init(|| self.store.roles_of(self.user.id))
+            .await
+            .map(Vec::as_slice)
+    }
+
+    /// Whether the user has a role.
+    ///
+    /// # Errors
+    /// When the datastore fails.
+    pub async fn has_role(&self, name: &str) -> Result<bool, DatastoreError> {
+        Ok(self.roles().await?.iter().any(|r| r.name == name))
+    }
+
+    /// Whether one of the user's roles grants a permission.
+    ///
+    /// # Errors
+    /// When the datastore fails.
+    pub async fn has_permission(&self, name: &str) -> Result<bool, DatastoreError> {
+        Ok(self
+            .roles()
+            .await?
+            .iter()
+            .any(|r| r.permissions.iter().any(|p| p == name)))
+    }
+}
+
+/// The token a request carries, found by the layer.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenCandidate(pub(crate) String);
+
+/// A mechanism's cached outcome for this request.
+#[derive(Clone)]
+struct Resolved(Mechanism, Option<CurrentUser>);
+
+/// Why authentication could not be decided (not "unauthenticated": a failure).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    /// The datastore failed.
+    #[error(transparent)]
+    Datastore(#[from] DatastoreError),
+    /// The session store failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+impl IntoResponse for AuthnError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "authentication failed on a backend error");
+        Envelope::error(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+            .with_error("Service temporarily unavailable")
+            .into_response()
+    }
+}
+
+/// Authenticates with the first of `mechanisms` (in token, session, Basic order) that works.
+///
+/// # Errors
+/// [`AuthnError`] when a backend fails.
+pub async fn authenticate(
+    parts: &mut Parts,
+    sec: &Security,
+    mechanisms: &[Mechanism],
+) -> Result<Option<CurrentUser>, AuthnError> {
+    for mech in [Mechanism::Token, Mechanism::Session, Mechanism::Basic] {
+        if !mechanisms.contains(&mech) {
+            continue;
+        }
+        if let Some(user) = resolve(parts, sec, mech).await? {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
+}
+
+async fn resolve(
+    parts: &mut Parts,
+    sec: &Security,
+    mech: Mechanism,
+) -> Result<Option<CurrentUser>, AuthnError> {
+    let cached = parts
+        .extensions
+        .get::<Vec<Resolved>>()
+        .and_then(|v| v.iter().find(|r| r.0 == mech).cloned());
+    if let Some(Resolved(_, user)) = cached {
+        return Ok(user);
+    }
+    let user = match mech {
+        Mechanism::Token => by_token(parts, sec).await?,
+        Mechanism::Session => by_session(parts, sec).await?,
+        Mechanism::Basic => basic::authenticate(&parts.headers, sec).await?,
+    };
+    let mut all = parts
+        .extensions
+        .remove::<Vec<Resolved>>()
+        .unwrap_or_default();
+    all.push(Resolved(mech, user.clone()));
+    parts.extensions.insert(all);
+    Ok(user)
+}
+
+async fn by_token(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, AuthnError> {
+    let Some(TokenCandidate(token)) = parts.extensions.get::<TokenCandidate>() else {
+        return Ok(None);
+    };
+    let now = rampart_core::signing::unix_now();
+    match sec
+        .tokens()
+        .authenticate_claims_at(token, sec.store().as_ref(), now)
+        .await
+    {
+        Ok((user, claims)) => Ok(Some(CurrentUser::new(
+            user,
+            Mechanism::Token,
+            claims.fs_paa,
+            sec,
+        ))),
+        Err(crate::tokens::TokenError::Datastore(e)) => Err(e.into()),
+        Err(_) => Ok(None),
+    }
+}
+
+async fn by_session(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, AuthnError> {
+    let Some(session) = parts.extensions.get::<tower_sessions::Session>() else {
+        return Ok(None);
+    };
+    let session = AuthSession(session.clone());
+    let Some(uid) = session.user_id().await? else {
+        return Ok(None);
+    };
+    match sec.store().find_user_by_uniquifier(&uid).await? {
+        Some(user) if user.active => {
+            let paa = session.fs_paa().await?;
+            Ok(Some(CurrentUser::new(user, Mechanism::Session, paa, sec)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The authentication layer: puts [`Security`] and the client address in the request, finds
+/// the auth token (header, query, JSON body) and signs in remember-me callers.
+pub async fn middleware(
+    axum::extract::State(sec): axum::extract::State<Security>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
+    req.extensions_mut().insert(addr);
+    req.extensions_mut().insert(sec.clone());
+    let mut req = match find_token(req).await {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let restored = match remember_login(&mut req, &sec).await {
+        Ok(restored) => restored,
+        Err(e) => return e.into_response(),
+    };
+    let mut response = next.run(req).await;
+    if restored == Some(false) {
+        // A remember cookie that no longer names an active user is deleted.
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, sec.inner.remember.clear_header());
+    }
+    response
+}
+
+/// Largest JSON body searched for an `auth_token` key.
+const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
+
+async fn find_token(mut req: Request) -> Result<Request, Response> {
+    if let Some(token) = token_from_parts(req.headers(), req.uri().query()) {
+        req.extensions_mut().insert(TokenCandidate(token));
+        return Ok(req);
+    }
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(crate::envelope::is_json_content_type);
+    if !is_json || matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, TOKEN_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+                .with_error("Request body too large")
+                .into_response());
+        }
+    };
+    let token = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("auth_token")?.as_str().map(str::to_owned));
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    if let Some(token) = token {
+        req.extensions_mut().insert(TokenCandidate(token));
+    }
+    Ok(req)
+}
+
+/// Header first, then the query parameter (Flask-Security lets a later source override an
+/// earlier one; a request carrying two different tokens is unusual enough that Rampart simply
+/// prefers the header).
+fn token_from_parts(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers
+        .get("authentication-token")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    {
+        return Some(v.to_owned());
+    }
+    let query = query?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "auth_token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Restores a session from the remember-me cookie: `Some(true)` when it did, `Some(false)` when
+/// the cookie is dead, `None` when there was nothing to do.
+async fn remember_login(req: &mut Request, sec: &Security) -> Result<Option<bool>, AuthnError> {
+    let Some(value) = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(remember::from_cookie_header)
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() else {
+        return Ok(None);
+    };
+    let session = AuthSession(session);
+    if session.user_id().await?.is_some() {
+        return Ok(None);
+    }
+    let Some(uid) = sec.inner.remember.verify(&value) else {
+        return Ok(Some(false));
+    };
+    match sec.store().find_user_by_uniquifier(&uid).await? {
+        Some(user) if user.active => {
+            session.login(&user.fs_uniquifier, false).await?;
+            tracing::info!(user_id = user.id, "signed in from the remember-me cookie");
+            Ok(Some(true))
+        }
+        _ => Ok(Some(false)),
+    }
+}
+
+/// Now as Flask-Security's `fs_paa` for mechanisms that are fresh by nature (Basic).
+pub(crate) fn fresh_now() -> Option<f64> {
+    Some(now_f64())
+}

@@ -1,0 +1,138 @@
+//! Building a [`Security`]: configuration errors are found here, never at request time.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use rampart_core::UserDatastore;
+use rampart_core::model::User;
+use rampart_core::signing::SecretKeys;
+use rampart_password::PasswordEngine;
+
+use super::{Inner, Security, UnauthnContext, UnauthzContext};
+use crate::authn::remember::RememberCookie;
+use crate::config::SecurityConfig;
+use crate::csrf::CsrfTokens;
+use crate::session::DynSessionStore;
+use crate::tokens::AuthTokens;
+
+/// Why a [`Security`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `SECRET_KEY` is missing or empty.
+    #[error("SECRET_KEY must be set: it signs tokens, CSRF tokens and remember-me cookies")]
+    MissingSecretKey,
+    /// The password settings are invalid.
+    #[error("{key}: {message}")]
+    Password {
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Builder of [`Security`]; see [`Security::builder`].
+#[must_use]
+pub struct SecurityBuilder {
+    config: SecurityConfig,
+    store: Arc<dyn UserDatastore>,
+    sessions: DynSessionStore,
+    unauthn: Option<super::UnauthnHandler>,
+    unauthz: Option<super::UnauthzHandler>,
+    token_expiry: Option<super::TokenExpiry>,
+}
+
+impl SecurityBuilder {
+    pub(crate) fn new(
+        config: SecurityConfig,
+        store: Arc<dyn UserDatastore>,
+        sessions: DynSessionStore,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            sessions,
+            unauthn: None,
+            unauthz: None,
+            token_expiry: None,
+        }
+    }
+
+    /// Replaces the answer to unauthenticated requests (Flask-Security's
+    /// `Security.unauthn_handler`).
+    pub fn unauthn_handler(
+        mut self,
+        f: impl Fn(&UnauthnContext) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.unauthn = Some(Arc::new(f));
+        self
+    }
+
+    /// Replaces the answer to role and permission failures (Flask-Security's
+    /// `Security.unauthz_handler`).
+    ///
+    /// # Example
+    /// The custom-403 pattern of Flask-Security's "Security Patterns":
+    /// ```
+    /// # fn f(b: rampart::security::SecurityBuilder) -> rampart::security::SecurityBuilder {
+    /// use axum::{Json, http::StatusCode, response::IntoResponse};
+    /// b.unauthz_handler(|_| {
+    ///     let body = serde_json::json!({"status": 403, "msgs": ["Not permitted with your privileges"]});
+    ///     (StatusCode::FORBIDDEN, Json(body)).into_response()
+    /// })
+    /// # }
+    /// ```
+    pub fn unauthz_handler(
+        mut self,
+        f: impl Fn(&UnauthzContext) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.unauthz = Some(Arc::new(f));
+        self
+    }
+
+    /// Per-user token expiry (`SECURITY_TOKEN_EXPIRE_TIMESTAMP`): the epoch second written in
+    /// the token's `exp`, or `None` for no per-user limit.
+    pub fn token_expire_timestamp(
+        mut self,
+        f: impl Fn(&User) -> Option<i64> + Send + Sync + 'static,
+    ) -> Self {
+        self.token_expiry = Some(Arc::new(f));
+        self
+    }
+
+    /// Checks the configuration and builds.
+    ///
+    /// # Errors
+    /// [`BuildError`] naming what is wrong.
+    pub fn build(self) -> Result<Security, BuildError> {
+        let c = &self.config;
+        let secret = c.secret_key.as_ref().ok_or(BuildError::MissingSecretKey)?;
+        let keys = SecretKeys::new(secret.expose())
+            .and_then(|k| k.with_fallbacks(c.secret_key_fallbacks.iter().map(|s| s.expose())))
+            .map_err(|_| BuildError::MissingSecretKey)?;
+        let passwords =
+            PasswordEngine::new(c.password.clone()).map_err(|e| BuildError::Password {
+                key: e.key(),
+                message: e.to_string(),
+            })?;
+        let max_age = u64::try_from(c.token_max_age_secs).unwrap_or(1).max(1);
+        let tokens = AuthTokens::new(keys.clone())
+            .with_max_age(Some(std::time::Duration::from_secs(max_age)));
+        let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure);
+        Ok(Security {
+            inner: Arc::new(Inner {
+                csrf: CsrfTokens::new(keys),
+                tokens,
+                passwords,
+                remember,
+                store: self.store,
+                sessions: self.sessions,
+                unauthn: self.unauthn,
+                unauthz: self.unauthz,
+                token_expiry: self.token_expiry,
+                config: self.config,
+            }),
+        })
+    }
+}

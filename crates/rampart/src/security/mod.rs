@@ -1,0 +1,137 @@
+//! The composed entry point: [`Security`] holds the configuration and services, adds
+//! Rampart's endpoints to an application's router and the layer stack in the right order.
+//!
+//! # Example
+//! ```no_run
+//! use std::sync::Arc;
+//! use axum::{Router, routing::get};
+//! use rampart::{Security, SecurityConfig, extract::AuthRequired};
+//! use rampart::sql::{SqlDatastore, SqlOptions};
+//!
+//! async fn me(AuthRequired(user): AuthRequired) -> String {
+//!     user.user.email.clone()
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqlDatastore::connect("sqlite://app.db", SqlOptions::default()).await?;
+//! let config = SecurityConfig::load(None)?.config;
+//! let security = Security::builder(config, Arc::new(store.clone()), store.session_store()).build()?;
+//! let app = security.install(Router::new().route("/me", get(me)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+
+mod builder;
+pub mod handlers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use rampart_core::UserDatastore;
+use rampart_core::model::User;
+use rampart_password::PasswordEngine;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use builder::{BuildError, SecurityBuilder};
+pub use handlers::{UnauthnContext, UnauthnHandler, UnauthzContext, UnauthzHandler};
+
+use crate::config::SecurityConfig;
+use crate::csrf::CsrfTokens;
+use crate::session::DynSessionStore;
+use crate::tokens::AuthTokens;
+
+/// Per-user token expiry (`SECURITY_TOKEN_EXPIRE_TIMESTAMP`): an epoch second, or `None`.
+pub type TokenExpiry = Arc<dyn Fn(&User) -> Option<i64> + Send + Sync>;
+
+/// Rampart's configuration and services, cheap to clone.
+#[derive(Clone)]
+pub struct Security {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: SecurityConfig,
+    pub(crate) store: Arc<dyn UserDatastore>,
+    pub(crate) passwords: PasswordEngine,
+    pub(crate) tokens: AuthTokens,
+    pub(crate) csrf: CsrfTokens,
+    pub(crate) sessions: DynSessionStore,
+    pub(crate) remember: crate::authn::remember::RememberCookie,
+    pub(crate) unauthn: Option<UnauthnHandler>,
+    pub(crate) unauthz: Option<UnauthzHandler>,
+    pub(crate) token_expiry: Option<TokenExpiry>,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Security {
+    /// Starts building: configuration, user datastore and session store.
+    pub fn builder(
+        config: SecurityConfig,
+        store: Arc<dyn UserDatastore>,
+        sessions: impl tower_sessions::SessionStore,
+    ) -> SecurityBuilder {
+        SecurityBuilder::new(config, store, DynSessionStore::new(sessions))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SecurityConfig {
+        &self.inner.config
+    }
+
+    /// The user datastore.
+    pub fn store(&self) -> &Arc<dyn UserDatastore> {
+        &self.inner.store
+    }
+
+    /// The password engine.
+    pub fn passwords(&self) -> &PasswordEngine {
+        &self.inner.passwords
+    }
+
+    /// The auth-token codec.
+    pub fn tokens(&self) -> &AuthTokens {
+        &self.inner.tokens
+    }
+
+    /// Adds Rampart's endpoints (`/login`, `/logout`) to `app` and wraps everything in the
+    /// security layers: the session manager outermost, then the authentication layer that
+    /// reads tokens, remember-me cookies and client addresses. Serve the result with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so login tracking sees the peer
+    /// address.
+    pub fn install<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
+        let endpoints = crate::views::routes(self).layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ));
+        app.merge(endpoints.with_state(()))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::authn::middleware,
+            ))
+            .layer(self.session_layer())
+    }
+
+    fn session_layer(&self) -> SessionManagerLayer<DynSessionStore> {
+        let c = &self.inner.config;
+        SessionManagerLayer::new(self.inner.sessions.clone())
+            .with_name(c.session_cookie_name.clone())
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(c.session_cookie_secure)
+            .with_path("/")
+            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+                c.session_lifetime_secs,
+            )))
+    }
+}

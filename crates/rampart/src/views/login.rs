@@ -1,0 +1,361 @@
+//! `/login`: the "who am I" GET and the password login POST, JSON or form, with
+//! Flask-Security's envelope, field errors, messages and status codes.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_core::model::{User, naive_utcnow};
+use serde_json::{Map, Value, json};
+
+use super::form::Fields;
+use super::page;
+use crate::authn::{self, ClientAddr, CurrentUser};
+use crate::envelope::{Envelope, wants_json};
+use crate::extract::SessionOrToken;
+use crate::extract::{Mechanisms, Rejection};
+use crate::messages::text;
+use crate::redirect;
+use crate::security::{Security, handlers};
+use crate::session::{AuthSession, SessionError};
+
+/// Whether the user may sign in as far as email confirmation goes.
+pub(crate) fn confirmation_ok(sec: &Security, user: &User) -> bool {
+    let c = sec.config();
+    !c.confirmable || c.login_without_confirmation || user.is_confirmed()
+}
+
+struct Ctx {
+    sec: Security,
+    session: AuthSession,
+    current: Option<CurrentUser>,
+    json: bool,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    addr: ClientAddr,
+}
+
+async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
+    let sec = parts
+        .extensions
+        .get::<Security>()
+        .cloned()
+        .ok_or_else(|| Rejection::NotInstalled.into_response())?;
+    let session = parts
+        .extensions
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .map(AuthSession)
+        .ok_or_else(|| Rejection::NotInstalled.into_response())?;
+    let current = authn::authenticate(parts, &sec, SessionOrToken::LIST)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let Query(query) =
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri).unwrap_or(Query(HashMap::new()));
+    Ok(Ctx {
+        json: wants_json(&parts.headers),
+        addr: parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
+            .unwrap_or(ClientAddr(None)),
+        headers: parts.headers.clone(),
+        sec,
+        session,
+        current,
+        query,
+    })
+}
+
+fn backend(e: SessionError) -> Response {
+    authn::AuthnError::from(e).into_response()
+}
+
+/// `GET /login`: JSON clients get `csrf_token`, `identity_attributes` and, when signed in,
+/// `user`; browsers get the form, or the post-login view when already signed in.
+pub(crate) async fn get(req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let ctx = match context(&mut parts).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let csrf = match ctx.sec.inner.csrf.token_for(&ctx.session).await {
+        Ok(t) => t,
+        Err(e) => return backend(e),
+    };
+    if ctx.json {
+        let mut env = Envelope::ok(StatusCode::OK)
+            .with("csrf_token", csrf)
+            .with("identity_attributes", identity_attributes(&ctx.sec));
+        if let Some(user) = &ctx.current {
+            env = env.with("user", user_payload(&ctx.sec, user, false));
+        }
+        return env.into_response();
+    }
+    if ctx.current.is_some() {
+        return handlers::found(&ctx.sec.config().post_login_view);
+    }
+    let next = ctx.query.get("next").cloned().unwrap_or_default();
+    page::login_form(&csrf, "", &next, &[])
+}
+
+fn identity_attributes(sec: &Security) -> Value {
+    if sec.config().username_enable {
+        json!(["email", "username"])
+    } else {
+        json!(["email"])
+    }
+}
+
+/// The `user` payload: Flask-Security's `get_security_payload()` is `{}` by default; with
+/// `include_auth_token` it carries `authentication_token`.
+fn user_payload(sec: &Security, user: &User, with_token: bool) -> Value {
+    let mut map = Map::new();
+    if with_token {
+        let exp = sec.inner.token_expiry.as_ref().and_then(|f| f(user));
+        let fs_paa = crate::session::now_f64();
+        match sec
+            .tokens()
+            .issue(user, sec.store().has_token_uniquifier(), fs_paa, exp)
+        {
+            Ok(token) => {
+                map.insert("authentication_token".to_owned(), Value::String(token));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot issue an auth token"),
+        }
+    }
+    Value::Object(map)
+}
+
+/// Form errors collected during validation.
+#[derive(Default)]
+struct Errors(Vec<(&'static str, String)>);
+
+impl Errors {
+    fn add(&mut self, field: &'static str, key: &str) {
+        self.0.push((field, text(key).to_owned()));
+    }
+}
+
+/// `POST /login`.
+pub(crate) async fn post(req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let ctx = match context(&mut parts).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if ctx.current.is_some() {
+        return Rejection::NotAnonymous {
+            wants_json: ctx.json,
+            post_login_view: ctx.sec.config().post_login_view.clone(),
+        }
+        .into_response();
+    }
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+    };
+    let Ok(fields) = Fields::parse(&ctx.headers, &body) else {
+        return api_error(StatusCode::BAD_REQUEST, text("API_ERROR"));
+    };
+    match authenticate_form(&ctx, &fields).await {
+        Ok(user) => succeed(&ctx, &fields, user).await,
+        Err(Failure::Invalid(errors)) => fail(&ctx, &fields, errors).await,
+        Err(Failure::Backend(r)) => r,
+    }
+}
+
+enum Failure {
+    Invalid(Errors),
+    Backend(Response),
+}
+
+impl From<rampart_core::DatastoreError> for Failure {
+    fn from(e: rampart_core::DatastoreError) -> Self {
+        Self::Backend(authn::AuthnError::from(e).into_response())
+    }
+}
+
+async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
+    let sec = &ctx.sec;
+    let mut errors = Errors::default();
+    let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
+    if let Some(next) = next.as_deref()
+        && !redirect::is_safe(next, host(&ctx.headers))
+    {
+        errors.add("next", "INVALID_REDIRECT");
+    }
+    let email = f.text("email");
+    let username = sec
+        .config()
+        .username_enable
+        .then(|| f.text("username"))
+        .flatten();
+    if email.is_none() && username.is_none() {
+        errors.add("email", "EMAIL_NOT_PROVIDED");
+    }
+    let Some(password) = f.secret("password") else {
+        errors.add("password", "PASSWORD_NOT_PROVIDED");
+        return Err(Failure::Invalid(errors));
+    };
+    if !errors.0.is_empty() {
+        return Err(Failure::Invalid(errors));
+    }
+    let (field, user) = match (&email, &username) {
+        (Some(e), _) => ("email", sec.store().find_user_by_email(e).await?),
+        (None, Some(u)) => ("username", sec.store().find_user_by_username(u).await?),
+        (None, None) => ("email", None),
+    };
+    let Some(user) = user else {
+        sec.passwords().dummy_verify().await;
+        errors.add(field, "USER_DOES_NOT_EXIST");
+        return Err(Failure::Invalid(errors));
+    };
+    let Some(stored) = user.password.clone() else {
+        sec.passwords().dummy_verify().await;
+        errors.add("password", "INVALID_PASSWORD");
+        return Err(Failure::Invalid(errors));
+    };
+    let verified = match sec.passwords().verify(&password, &stored).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, user_id = user.id, "password verification failed");
+            errors.add("password", "INVALID_PASSWORD");
+            return Err(Failure::Invalid(errors));
+        }
+    };
+    if !verified.ok {
+        errors.add("password", "INVALID_PASSWORD");
+        return Err(Failure::Invalid(errors));
+    }
+    let user = rehash_if_needed(sec, user, &password, verified.needs_rehash).await;
+    if !user.active {
+        errors.add(field, "DISABLED_ACCOUNT");
+    } else if !confirmation_ok(sec, &user) {
+        errors.add(field, "CONFIRMATION_REQUIRED");
+    }
+    if errors.0.is_empty() {
+        Ok(user)
+    } else {
+        Err(Failure::Invalid(errors))
+    }
+}
+
+/// Re-hashes a password stored with a deprecated scheme or parameters (Flask-Security's
+/// `verify_and_update_password`). A failure here is logged, never fatal to the login.
+async fn rehash_if_needed(sec: &Security, user: User, password: &str, needed: bool) -> User {
+    if !needed {
+        return user;
+    }
+    let Ok(hash) = sec.passwords().hash(password).await else {
+        return user;
+    };
+    let mut updated = user.clone();
+    updated.password = Some(hash);
+    match sec.store().update_user(&updated).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, user_id = user.id, "could not store the rehashed password");
+            user
+        }
+    }
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|v| v.to_str().ok())
+}
+
+fn api_error(status: StatusCode, message: &str) -> Response {
+    Envelope::error(status).with_error(message).into_response()
+}
+
+async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
+    let generic = ctx.sec.config().return_generic_responses;
+    let errors: Vec<(&str, String)> = if generic && errors.0.iter().all(|(k, _)| *k != "next") {
+        vec![("", text("GENERIC_AUTHN_FAILED").to_owned())]
+    } else {
+        errors.0
+    };
+    tracing::info!(fields = ?errors.iter().map(|(k, _)| *k).collect::<Vec<_>>(), "login failed");
+    if ctx.json {
+        let mut env = Envelope::error(StatusCode::BAD_REQUEST);
+        for (field, message) in errors {
+            env = env.with_field_error(field, message);
+        }
+        return env.into_response();
+    }
+    let csrf = ctx
+        .sec
+        .inner
+        .csrf
+        .token_for(&ctx.session)
+        .await
+        .unwrap_or_default();
+    let messages: Vec<String> = errors.into_iter().map(|(_, m)| m).collect();
+    let email = f.text("email").unwrap_or_default();
+    let next = f.text("next").unwrap_or_default();
+    page::login_form(&csrf, &email, &next, &messages)
+}
+
+async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
+    let sec = &ctx.sec;
+    let user = match track_login(sec, user, ctx.addr).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
+        return backend(e);
+    }
+    tracing::info!(user_id = user.id, "user logged in");
+    let remember = f
+        .flag("remember")
+        .unwrap_or(sec.config().default_remember_me);
+    let mut response = if ctx.json {
+        let csrf = match sec.inner.csrf.token_for(&ctx.session).await {
+            Ok(t) => t,
+            Err(e) => return backend(e),
+        };
+        let with_token = ctx.query.contains_key("include_auth_token")
+            || sec.config().backwards_compat_auth_token;
+        let mut env = Envelope::ok(StatusCode::OK)
+            .with("csrf_token", csrf)
+            .with("user", user_payload(sec, &user, with_token));
+        if sec.config().two_factor {
+            env = env.with("tf_required", false);
+        }
+        env.into_response()
+    } else {
+        let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
+        let target = next
+            .filter(|n| redirect::is_safe(n, host(&ctx.headers)))
+            .map_or_else(
+                || sec.config().post_login_view.clone(),
+                |n| redirect::quote_location(&n),
+            );
+        handlers::found(&target)
+    };
+    if remember && let Some(cookie) = sec.inner.remember.set_header(&user.fs_uniquifier) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Login tracking (`SECURITY_TRACKABLE`): times, addresses and the count.
+async fn track_login(sec: &Security, user: User, addr: ClientAddr) -> Result<User, Response> {
+    if !sec.config().trackable {
+        return Ok(user);
+    }
+    let now = naive_utcnow();
+    let ip = addr.0.map(|ip| ip.to_string());
+    let mut u = user;
+    u.last_login_at = u.current_login_at.or(Some(now));
+    u.current_login_at = Some(now);
+    u.last_login_ip = u.current_login_ip.clone().or_else(|| ip.clone());
+    u.current_login_ip = ip;
+    u.login_count = Some(u.login_count.unwrap_or(0).saturating_add(1));
+    sec.store()
+        .update_user(&u)
+        .await
+        .map_err(|e| authn::AuthnError::from(e).into_response())
+}
