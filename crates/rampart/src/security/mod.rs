@@ -8,8 +8,8 @@
 //! use rampart::{Security, SecurityConfig, extract::AuthRequired};
 //! use rampart::sql::{SqlDatastore, SqlOptions};
 //!
-//! async fn me(AuthRequired(user): AuthRequired) -> String {
-//!     user.user.email.clone()
+//! async fn me(user: AuthRequired) -> String {
+//!     user.email.clone()
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
