@@ -4,14 +4,75 @@
 //! speaks the same JSON API and reads the same database, so a Flask back end can move to Rust
 //! without touching its front end or asking users to reset their passwords.
 //!
-//! The pieces so far:
+//! # Securing an axum application
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use axum::{Json, Router, http::StatusCode, response::IntoResponse, routing::{get, post}};
+//! use rampart::sql::{SqlDatastore, SqlOptions};
+//! use rampart::{AuthRequired, FreshRequired, RolesRequired, Security, SecurityConfig};
+//!
+//! rampart::names!(Admin = ["admin"]);
+//!
+//! // `@auth_required()`: a session cookie or an auth token.
+//! async fn me(user: AuthRequired) -> String {
+//!     format!("hello {}", user.email)
+//! }
+//!
+//! // `@auth_required()` + `@roles_required("admin")`: 401 for anonymous callers, 403 for others.
+//! async fn admin(_: AuthRequired, _: RolesRequired<Admin>) -> &'static str {
+//!     "admin area"
+//! }
+//!
+//! // Re-authentication within SECURITY_FRESHNESS for sensitive actions.
+//! async fn close_account(user: FreshRequired) -> String {
+//!     format!("closing {}", user.email)
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Settings keep Flask-Security's names: SECRET_KEY, SECURITY_PASSWORD_SALT, …
+//! let config = SecurityConfig::load(None)?.config;
+//! // Users, roles and sessions in SQLite (or postgres://…), on Flask-Security's schema.
+//! let store = SqlDatastore::connect("sqlite://app.db", SqlOptions::default()).await?;
+//! let security = Security::builder(config, Arc::new(store.clone()), store.session_store())
+//!     // The "custom 403" pattern of Flask-Security's Security Patterns, in three lines.
+//!     .unauthz_handler(|_| {
+//!         let body = serde_json::json!({"status": 403, "msgs": ["Not permitted with your privileges"]});
+//!         (StatusCode::FORBIDDEN, Json(body)).into_response()
+//!     })
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/admin", get(admin))
+//!     .route("/close", post(close_account));
+//! // Adds /login and /logout and the session and authentication layers, in the right order.
+//! let app = security.install(app);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A JSON client then signs in with `POST /login {"email", "password"}` (add
+//! `?include_auth_token` for a token in `response.user.authentication_token`) and calls `/me`
+//! with the session cookie or the `Authentication-Token` header; browsers get the login form and
+//! are redirected to `/login?next=…` when they are not signed in.
+//!
+//! # Modules
 //! - [`config`]: typed configuration with Flask-Security's `SECURITY_*` names;
+//! - [`security`]: the composed entry point and the replaceable handlers;
+//! - [`extract`]: the extractors (`AuthRequired`, `RolesRequired`, …);
+//! - [`authn`]: the token, session and Basic mechanisms, remember-me, client addresses;
+//! - [`session`]: server-side sessions and their Flask-Security keys;
+//! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
+//! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
+//! - [`redirect`]: open-redirect protection of `next`;
+//! - [`envelope`]: Flask-Security's JSON detection and response envelope;
+//! - [`messages`]: every `SECURITY_MSG_*` text;
 //! - [`password`]: normalization, policy and Flask-Security-compatible hashing;
 //! - [`datastore`] and [`model`]: the user datastore trait and Flask-Security's data model;
-//! - [`sql`]: the datastore on SQLite (embedded default) and PostgreSQL;
-//! - [`accounts`]: account administration shared by the CLI and the views;
-//! - [`envelope`]: Flask-Security's JSON detection and response envelope;
-//! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate).
+//! - [`sql`]: the datastore and session store on SQLite and PostgreSQL;
+//! - [`accounts`]: account administration shared by the CLI and the views.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
