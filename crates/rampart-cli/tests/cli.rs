@@ -157,6 +157,11 @@ async fn cli_flow(db: Db) {
     .ok();
     let after = store.find_user_by_id(alice.id).await.unwrap().unwrap();
     assert_ne!(after.fs_uniquifier, alice.fs_uniquifier);
+    assert!(alice.fs_token_uniquifier.is_some());
+    assert_ne!(
+        after.fs_token_uniquifier, alice.fs_token_uniquifier,
+        "tokens must die too"
+    );
     assert!(
         engine
             .verify("another-Long-one-43", after.password.as_deref().unwrap())

@@ -167,8 +167,10 @@ impl Accounts {
         Ok(self.store.create_user(new).await?)
     }
 
-    /// Validates and sets a new password, rotating `fs_uniquifier` so that every session and
-    /// token of the user dies.
+    /// Validates and sets a new password, rotating `fs_uniquifier` (and `fs_token_uniquifier`
+    /// where the column exists) so that every session, remember-me cookie and token of the user
+    /// dies. Flask-Security keeps tokens alive across a password change when the token column
+    /// exists; Rampart deliberately does not.
     ///
     /// # Errors
     /// [`AccountError::Invalid`] for a password that fails the policy.
@@ -179,6 +181,9 @@ impl Accounts {
         let mut updated = user.clone();
         updated.password = Some(self.hash(password).await?);
         updated.fs_uniquifier = new_uniquifier();
+        if self.store.has_token_uniquifier() {
+            updated.fs_token_uniquifier = Some(new_uniquifier());
+        }
         Ok(self.store.update_user(&updated).await?)
     }
 

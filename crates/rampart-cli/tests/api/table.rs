@@ -143,14 +143,14 @@ const TABLE: &[(Mech, Ep, Who, Want)] = &[
     (Header, E::Perm,   Who::Expired, Unauthn),
     (Header, E::Basic,  Who::Expired, UnauthnBasic),
     (Header, E::Mutate, Who::Expired, Unauthn),
-    // The demo's schema has `fs_token_uniquifier` and users get one, so (reference §4,
-    // "Revocation") a password change rotates only `fs_uniquifier`: tokens survive it,
-    // sessions and remember cookies die. `users reset-access` kills tokens (remember_me test).
-    (Header, E::Me,     Who::PwChanged, ME_USER),
-    (Header, E::Admin,  Who::PwChanged, Forbidden),
-    (Header, E::Perm,   Who::PwChanged, Forbidden),
+    // A password change kills every session, remember cookie and token (compat.md). Rampart
+    // rotates `fs_token_uniquifier` too, where Flask-Security would let tokens survive when
+    // that column exists: the safer choice, documented in the README.
+    (Header, E::Me,     Who::PwChanged, Unauthn),
+    (Header, E::Admin,  Who::PwChanged, Unauthn),
+    (Header, E::Perm,   Who::PwChanged, Unauthn),
     (Header, E::Basic,  Who::PwChanged, UnauthnBasic),
-    (Header, E::Mutate, Who::PwChanged, Mutated),
+    (Header, E::Mutate, Who::PwChanged, Unauthn),
 
     // Token in the auth_token query parameter.
     (Query, E::Me,     Who::User, ME_USER),
@@ -170,8 +170,8 @@ const TABLE: &[(Mech, Ep, Who, Want)] = &[
     (Query, E::Perm,   Who::Tampered, Unauthn),
     (Query, E::Me,     Who::Expired, Unauthn),
     (Query, E::Admin,  Who::Expired, Unauthn),
-    (Query, E::Me,     Who::PwChanged, ME_USER),
-    (Query, E::Admin,  Who::PwChanged, Forbidden),
+    (Query, E::Me,     Who::PwChanged, Unauthn),
+    (Query, E::Admin,  Who::PwChanged, Unauthn),
 
     // Token in the JSON body.
     (Body, E::Mutate, Who::User, Mutated),
@@ -179,7 +179,7 @@ const TABLE: &[(Mech, Ep, Who, Want)] = &[
     (Body, E::Mutate, Who::Inactive, Unauthn),
     (Body, E::Mutate, Who::Tampered, Unauthn),
     (Body, E::Mutate, Who::Expired, Unauthn),
-    (Body, E::Mutate, Who::PwChanged, Mutated),
+    (Body, E::Mutate, Who::PwChanged, Unauthn),
 
     // Session cookie (with the CSRF token on unsafe methods).
     (Session, E::Me,     Who::User, ME_USER),
