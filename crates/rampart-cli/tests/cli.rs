@@ -408,3 +408,57 @@ async fn settings_come_from_the_config_file_and_the_environment() {
     .code(1)
     .err_contains("/nonexistent/rampart.toml");
 }
+
+/// With `SECURITY_AUTH_CACHE_TTL`, a revocation made by another process (here the admin CLI)
+/// applies after at most the TTL.
+#[tokio::test]
+async fn auth_cache_bounds_revocation_delay() {
+    let db = Db::sqlite();
+    let server = support::Server::start(
+        &db,
+        &[
+            ("SECRET_KEY", "cache-test-key"),
+            ("SECURITY_AUTH_CACHE_TTL", "1"),
+        ],
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let client = support::client();
+    let login: serde_json::Value = client
+        .post(format!("{base}/login?include_auth_token"))
+        .json(&serde_json::json!({"email": "user@example.com", "password": "Us3r-correct-horse-9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["response"]["user"]["authentication_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = |token: String| {
+        let client = client.clone();
+        let url = format!("{base}/api/me");
+        async move {
+            client
+                .get(url)
+                .header("Authentication-Token", token)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(token.clone()).await, 200);
+    rampart(&db, &["users", "reset-access", "user@example.com"], None).ok();
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    assert_eq!(
+        me(token).await,
+        401,
+        "the revoked token must die within the cache TTL"
+    );
+    server.stop().await;
+}

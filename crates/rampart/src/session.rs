@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use rampart_core::cache::TtlMap;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -24,14 +25,35 @@ pub const FS_PAA: &str = "fs_paa";
 /// Flask-WTF's raw CSRF secret.
 pub const CSRF_TOKEN: &str = "csrf_token";
 
-/// A session store behind an `Arc`, so that the security layer is not generic over it.
+/// A session store behind an `Arc`, so that the security layer is not generic over it, with an
+/// optional in-process read cache (`SECURITY_AUTH_CACHE_TTL`): records saved or deleted by
+/// this process are seen at once; changes made by another instance after at most the TTL.
 #[derive(Clone)]
-pub struct DynSessionStore(Arc<dyn SessionStore>);
+pub struct DynSessionStore {
+    store: Arc<dyn SessionStore>,
+    cache: Option<Arc<TtlMap<Id, Option<Record>>>>,
+}
 
 impl DynSessionStore {
     /// Wraps any store.
     pub fn new(store: impl SessionStore) -> Self {
-        Self(Arc::new(store))
+        Self {
+            store: Arc::new(store),
+            cache: None,
+        }
+    }
+
+    /// Caches loaded records for `ttl` (no cache when zero).
+    #[must_use]
+    pub fn with_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.cache = (!ttl.is_zero()).then(|| Arc::new(TtlMap::new(ttl)));
+        self
+    }
+
+    fn remember(&self, id: Id, record: Option<Record>) {
+        if let Some(cache) = &self.cache {
+            cache.put(id, record);
+        }
     }
 }
 
@@ -44,16 +66,29 @@ impl fmt::Debug for DynSessionStore {
 #[async_trait]
 impl SessionStore for DynSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.0.create(record).await
+        self.store.create(record).await?;
+        self.remember(record.id, Some(record.clone()));
+        Ok(())
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0.save(record).await
+        self.store.save(record).await?;
+        self.remember(record.id, Some(record.clone()));
+        Ok(())
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.0.load(id).await
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(id)) {
+            let live = hit.filter(|r| r.expiry_date > OffsetDateTime::now_utc());
+            return Ok(live);
+        }
+        let record = self.store.load(id).await?;
+        self.remember(*id, record.clone());
+        Ok(record)
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(id).await
+        if let Some(cache) = &self.cache {
+            cache.remove(id);
+        }
+        self.store.delete(id).await
     }
 }
 

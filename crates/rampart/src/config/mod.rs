@@ -140,6 +140,11 @@ pub struct SecurityConfig {
     /// `SECURITY_TRUSTED_PROXIES` (Rampart-only): how many reverse proxies in front of the
     /// application append to `X-Forwarded-For`; 0 (default) ignores the header.
     pub trusted_proxies: usize,
+    /// `SECURITY_AUTH_CACHE_TTL` (Rampart-only) in seconds: cache user look-ups and session
+    /// records in the process for this long (default 0: off). Revocations made by this process
+    /// apply at once; those made by other processes (another instance, the admin CLI) after at
+    /// most this time.
+    pub auth_cache_ttl_secs: i64,
     /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9). Must be
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
@@ -180,6 +185,7 @@ impl Default for SecurityConfig {
             default_remember_me: false,
             backwards_compat_auth_token: false,
             trusted_proxies: 0,
+            auth_cache_ttl_secs: 0,
         }
     }
 }
@@ -303,6 +309,7 @@ impl SecurityConfig {
                 d.backwards_compat_auth_token,
             )?,
             trusted_proxies: usize_of(s.int("SECURITY_TRUSTED_PROXIES", 0, 0, 16)?),
+            auth_cache_ttl_secs: s.int("SECURITY_AUTH_CACHE_TTL", 0, 0, 3600)?,
         };
         adjust(&mut config);
         config.check()?;

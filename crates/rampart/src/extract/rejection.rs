@@ -161,7 +161,11 @@ fn stale(wants_json: bool, next: &str, unified_signin: bool) -> Response {
             .with("oauth_providers", serde_json::json!([]))
             .into_response()
     } else {
-        let verify = if unified_signin { "/us-verify" } else { "/verify" };
+        let verify = if unified_signin {
+            "/us-verify"
+        } else {
+            "/verify"
+        };
         let location = format!("{verify}?next={}", handlers::quote_next(next));
         let mut r = handlers::found(&location);
         r.headers_mut().remove(header::CACHE_CONTROL);

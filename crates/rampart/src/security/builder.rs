@@ -120,14 +120,21 @@ impl SecurityBuilder {
         let tokens = AuthTokens::new(keys.clone())
             .with_max_age(Some(std::time::Duration::from_secs(max_age)));
         let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure);
+        let ttl = std::time::Duration::from_secs(u64::try_from(c.auth_cache_ttl_secs).unwrap_or(0));
+        let store: Arc<dyn UserDatastore> = if ttl.is_zero() {
+            self.store
+        } else {
+            Arc::new(rampart_core::cache::CachedDatastore::new(self.store, ttl))
+        };
+        let sessions = self.sessions.with_cache(ttl);
         Ok(Security {
             inner: Arc::new(Inner {
                 csrf: CsrfTokens::new(keys),
                 tokens,
                 passwords,
                 remember,
-                store: self.store,
-                sessions: self.sessions,
+                store,
+                sessions,
                 unauthn: self.unauthn,
                 unauthz: self.unauthz,
                 token_expiry: self.token_expiry,
