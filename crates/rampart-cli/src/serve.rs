@@ -29,6 +29,10 @@ pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.freshness_grace_period_secs = 0;
     c.token_max_age_secs = 4 * 3600;
     c.return_generic_responses = c.return_generic_responses || env.strict;
+    // "Security Patterns": CSRF for session and Basic callers, not for tokens; unauthenticated
+    // endpoints such as /login skip it.
+    c.csrf_protect_mechanisms = vec![rampart::Mechanism::Session, rampart::Mechanism::Basic];
+    c.csrf_ignore_unauth_endpoints = true;
     if c.secret_key.is_none() {
         tracing::warn!(
             "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"

@@ -159,6 +159,14 @@ impl AuthSession {
         Ok(self.0.insert(FS_PAA, value).await?)
     }
 
+    /// The raw CSRF secret if the session has one.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn existing_csrf_secret(&self) -> Result<Option<String>, SessionError> {
+        Ok(self.0.get::<String>(CSRF_TOKEN).await?)
+    }
+
     /// The raw CSRF secret, created when missing.
     ///
     /// # Errors

@@ -263,39 +263,109 @@ pub async fn middleware(
     response
 }
 
-/// Largest JSON body searched for an `auth_token` key.
+/// Largest JSON or form body searched for `auth_token` and `csrf_token`.
 const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Finds the auth token (header, query, JSON key) and a `csrf_token` in a JSON or form body;
+/// the body is buffered and put back.
 async fn find_token(mut req: Request) -> Result<Request, Response> {
-    if let Some(token) = token_from_parts(req.headers(), req.uri().query()) {
-        req.extensions_mut().insert(TokenCandidate(token));
-        return Ok(req);
-    }
-    let is_json = req
+    let header_token = token_from_parts(req.headers(), req.uri().query());
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(crate::envelope::is_json_content_type);
-    if !is_json || matches!(*req.method(), Method::GET | Method::HEAD) {
-        return Ok(req);
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, TOKEN_BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => {
+        .unwrap_or_default()
+        .to_owned();
+    let is_json = crate::envelope::is_json_content_type(&content_type);
+    let is_form = content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded");
+    let has_body = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let (mut body_token, mut body_csrf) = (None, None);
+    if has_body && (is_json || is_form) {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, TOKEN_BODY_LIMIT).await else {
             return Err(Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
                 .with_error("Request body too large")
                 .into_response());
+        };
+        if is_json {
+            let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+            let field = |k: &str| {
+                value
+                    .as_ref()
+                    .and_then(|v| v.get(k)?.as_str().map(str::to_owned))
+            };
+            body_token = field("auth_token");
+            body_csrf = field("csrf_token");
+        } else {
+            body_csrf = url::form_urlencoded::parse(&bytes)
+                .find(|(k, _)| k == "csrf_token")
+                .map(|(_, v)| v.into_owned());
         }
-    };
-    let token = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("auth_token")?.as_str().map(str::to_owned));
-    let mut req = Request::from_parts(parts, Body::from(bytes));
-    if let Some(token) = token {
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    if let Some(token) = header_token.or(body_token).filter(|t| !t.is_empty()) {
         req.extensions_mut().insert(TokenCandidate(token));
     }
+    if let Some(csrf) = body_csrf.filter(|t| !t.is_empty()) {
+        req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
+    }
     Ok(req)
+}
+
+/// CSRF for an authenticated request: state-changing requests by a protected mechanism, or
+/// carrying a signed-in session cookie, need a valid token. Checked once per request.
+///
+/// # Errors
+/// The CSRF failure, answered as a 400.
+pub(crate) async fn check_csrf(
+    parts: &mut Parts,
+    sec: &Security,
+    user: &CurrentUser,
+) -> Result<(), crate::csrf::CsrfError> {
+    #[derive(Clone)]
+    struct Checked;
+    let c = sec.config();
+    if !c.csrf_enabled
+        || !crate::csrf::is_unsafe(&parts.method)
+        || parts.extensions.get::<Checked>().is_some()
+    {
+        return Ok(());
+    }
+    let mut needed = c.csrf_protect_mechanisms.contains(&user.via);
+    if !needed && user.via != Mechanism::Session && has_session_cookie(parts, sec) {
+        // A request carrying a signed-in session cookie is a session request for CSRF.
+        needed = matches!(resolve(parts, sec, Mechanism::Session).await, Ok(Some(_)));
+    }
+    if !needed {
+        return Ok(());
+    }
+    let session = parts
+        .extensions
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .map(AuthSession);
+    let token = crate::csrf::token_in(&parts.headers, parts.extensions.get());
+    let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
+    let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
+    sec.inner
+        .csrf
+        .validate(session.as_ref(), token.as_deref(), max_age)
+        .await?;
+    parts.extensions.insert(Checked);
+    Ok(())
+}
+
+fn has_session_cookie(parts: &Parts, sec: &Security) -> bool {
+    let name = sec.config().session_cookie_name.as_str();
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|kv| kv.trim().split_once('=').is_some_and(|(k, _)| k == name))
 }
 
 /// Header first, then the query parameter (Flask-Security lets a later source override an

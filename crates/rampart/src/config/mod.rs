@@ -145,6 +145,20 @@ pub struct SecurityConfig {
     /// apply at once; those made by other processes (another instance, the admin CLI) after at
     /// most this time.
     pub auth_cache_ttl_secs: i64,
+    /// `WTF_CSRF_ENABLED` (default true): false turns every CSRF check off.
+    pub csrf_enabled: bool,
+    /// `WTF_CSRF_TIME_LIMIT` in seconds (default 3600; 0 = tokens never expire, as the
+    /// Flask-Security docs suggest for SPAs).
+    pub csrf_time_limit_secs: i64,
+    /// `SECURITY_CSRF_PROTECT_MECHANISMS` (default `["basic", "session", "token"]`): the
+    /// mechanisms whose state-changing requests need a CSRF token. A request carrying a
+    /// signed-in session cookie always does.
+    pub csrf_protect_mechanisms: Vec<crate::authn::Mechanism>,
+    /// `SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS`: anonymous callers of `/login` and the other
+    /// unauthenticated endpoints skip CSRF.
+    pub csrf_ignore_unauth_endpoints: bool,
+    /// `SECURITY_LOGOUT_CSRF`: check CSRF on logout.
+    pub logout_csrf: bool,
     /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9). Must be
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
@@ -186,6 +200,15 @@ impl Default for SecurityConfig {
             backwards_compat_auth_token: false,
             trusted_proxies: 0,
             auth_cache_ttl_secs: 0,
+            csrf_enabled: true,
+            csrf_time_limit_secs: 3600,
+            csrf_protect_mechanisms: vec![
+                crate::authn::Mechanism::Basic,
+                crate::authn::Mechanism::Session,
+                crate::authn::Mechanism::Token,
+            ],
+            csrf_ignore_unauth_endpoints: false,
+            logout_csrf: false,
         }
     }
 }
@@ -310,6 +333,14 @@ impl SecurityConfig {
             )?,
             trusted_proxies: usize_of(s.int("SECURITY_TRUSTED_PROXIES", 0, 0, 16)?),
             auth_cache_ttl_secs: s.int("SECURITY_AUTH_CACHE_TTL", 0, 0, 3600)?,
+            csrf_enabled: s.bool("WTF_CSRF_ENABLED", d.csrf_enabled)?,
+            csrf_time_limit_secs: s.duration_secs("WTF_CSRF_TIME_LIMIT", d.csrf_time_limit_secs)?,
+            csrf_protect_mechanisms: mechanisms(&mut s, d.csrf_protect_mechanisms)?,
+            csrf_ignore_unauth_endpoints: s.bool(
+                "SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS",
+                d.csrf_ignore_unauth_endpoints,
+            )?,
+            logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
         };
         adjust(&mut config);
         config.check()?;
@@ -335,6 +366,29 @@ impl SecurityConfig {
             message: e.to_string(),
         })
     }
+}
+
+/// `SECURITY_CSRF_PROTECT_MECHANISMS`: a list of `basic`, `session`, `token`.
+fn mechanisms(
+    s: &mut Source,
+    default: Vec<crate::authn::Mechanism>,
+) -> Result<Vec<crate::authn::Mechanism>, ConfigError> {
+    use crate::authn::Mechanism;
+    let key = "SECURITY_CSRF_PROTECT_MECHANISMS";
+    let Some(list) = s.list(key)? else {
+        return Ok(default);
+    };
+    list.iter()
+        .map(|m| match m.as_str() {
+            "basic" => Ok(Mechanism::Basic),
+            "session" => Ok(Mechanism::Session),
+            "token" => Ok(Mechanism::Token),
+            other => Err(source::invalid(
+                key,
+                &format!("unknown mechanism {other:?}; use basic, session or token"),
+            )),
+        })
+        .collect()
 }
 
 /// A path setting: must start with `/`.

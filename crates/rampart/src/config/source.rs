@@ -30,6 +30,8 @@ pub(crate) fn is_config_key(key: &str) -> bool {
                 | "SESSION_COOKIE_NAME"
                 | "SESSION_COOKIE_SECURE"
                 | "PERMANENT_SESSION_LIFETIME"
+                | "WTF_CSRF_ENABLED"
+                | "WTF_CSRF_TIME_LIMIT"
         )
 }
 

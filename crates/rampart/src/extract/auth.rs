@@ -41,13 +41,30 @@ impl<M: Mechanisms, S: Send + Sync> FromRequestParts<S> for AuthRequired<M> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Rejection> {
         let sec = security(parts)?;
         match authn::authenticate(parts, &sec, M::LIST).await? {
-            Some(user) => Ok(Self {
-                user,
-                _mechanisms: PhantomData,
-            }),
+            Some(user) => {
+                csrf(parts, &sec, &user).await?;
+                Ok(Self {
+                    user,
+                    _mechanisms: PhantomData,
+                })
+            }
             None => Err(Rejection::unauthenticated(parts, &sec, M::LIST)),
         }
     }
+}
+
+/// The CSRF check of an authenticated request, as a rejection.
+pub(crate) async fn csrf(
+    parts: &mut Parts,
+    sec: &Security,
+    user: &CurrentUser,
+) -> Result<(), Rejection> {
+    authn::check_csrf(parts, sec, user)
+        .await
+        .map_err(|error| Rejection::Csrf {
+            error,
+            wants_json: wants_json(&parts.headers),
+        })
 }
 
 /// `auth_token_required`: token only.

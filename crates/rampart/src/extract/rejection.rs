@@ -33,6 +33,13 @@ pub enum Rejection {
         /// Where browsers go instead.
         post_login_view: String,
     },
+    /// A state-changing request without a valid CSRF token.
+    Csrf {
+        /// Flask-WTF's reason.
+        error: crate::csrf::CsrfError,
+        /// Whether the client wants JSON.
+        wants_json: bool,
+    },
     /// A backend failed.
     Backend(AuthnError),
     /// The security layer is not installed on this route ([`Security::install`]).
@@ -50,6 +57,8 @@ pub enum RejectionReason {
     Stale,
     /// 400 anonymous required.
     NotAnonymous,
+    /// 400 CSRF.
+    Csrf,
     /// 503.
     Backend,
     /// 500.
@@ -90,6 +99,7 @@ impl Rejection {
             Self::Forbidden(..) => RejectionReason::Forbidden,
             Self::Stale { .. } => RejectionReason::Stale,
             Self::NotAnonymous { .. } => RejectionReason::NotAnonymous,
+            Self::Csrf { .. } => RejectionReason::Csrf,
             Self::Backend(_) => RejectionReason::Backend,
             Self::NotInstalled => RejectionReason::NotInstalled,
         }
@@ -131,6 +141,16 @@ impl IntoResponse for Rejection {
                         .into_response()
                 } else {
                     handlers::found(&post_login_view)
+                }
+            }
+            Self::Csrf { error, wants_json } => {
+                tracing::info!(reason = %error, "CSRF check failed");
+                if wants_json {
+                    Envelope::error(StatusCode::BAD_REQUEST)
+                        .with_error(error.to_string())
+                        .into_response()
+                } else {
+                    (StatusCode::BAD_REQUEST, format!("Bad Request: {error}")).into_response()
                 }
             }
             Self::Backend(e) => e.into_response(),

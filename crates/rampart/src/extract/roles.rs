@@ -53,7 +53,10 @@ async fn check(
     let sec = security(parts)?;
     let user = authn::authenticate(parts, &sec, SessionOrToken::LIST).await?;
     match user {
-        Some(user) if rule.allows(&user, names).await? => Ok(user),
+        Some(user) if rule.allows(&user, names).await? => {
+            super::auth::csrf(parts, &sec, &user).await?;
+            Ok(user)
+        }
         _ => Err(Rejection::forbidden(parts, &sec, rule.name(), names)),
     }
 }

@@ -159,11 +159,34 @@ pub(crate) async fn post(req: Request) -> Response {
     let Ok(fields) = Fields::parse(&ctx.headers, &body) else {
         return api_error(StatusCode::BAD_REQUEST, text("API_ERROR"));
     };
+    if let Err(error) = unauth_csrf(&ctx, &fields).await {
+        let mut errors = Errors::default();
+        errors.0.push(("csrf_token", error.to_string()));
+        return fail(&ctx, &fields, errors).await;
+    }
     match authenticate_form(&ctx, &fields).await {
         Ok(user) => succeed(&ctx, &fields, user).await,
         Err(Failure::Invalid(errors)) => fail(&ctx, &fields, errors).await,
         Err(Failure::Backend(r)) => r,
     }
+}
+
+/// Flask-Security's `unauth_csrf`: login needs a CSRF token unless
+/// `SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS` lets anonymous callers skip it.
+async fn unauth_csrf(ctx: &Ctx, f: &Fields) -> Result<(), crate::csrf::CsrfError> {
+    let c = ctx.sec.config();
+    if !c.csrf_enabled || c.csrf_ignore_unauth_endpoints {
+        return Ok(());
+    }
+    let body = f.text("csrf_token").map(crate::csrf::BodyToken);
+    let token = crate::csrf::token_in(&ctx.headers, body.as_ref());
+    let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
+    let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
+    ctx.sec
+        .inner
+        .csrf
+        .validate(Some(&ctx.session), token.as_deref(), max_age)
+        .await
 }
 
 enum Failure {
@@ -272,7 +295,12 @@ fn api_error(status: StatusCode, message: &str) -> Response {
 
 async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
     let generic = ctx.sec.config().return_generic_responses;
-    let errors: Vec<(&str, String)> = if generic && errors.0.iter().all(|(k, _)| *k != "next") {
+    let errors: Vec<(&str, String)> = if generic
+        && errors
+            .0
+            .iter()
+            .all(|(k, _)| *k != "next" && *k != "csrf_token")
+    {
         vec![("", text("GENERIC_AUTHN_FAILED").to_owned())]
     } else {
         errors.0

@@ -21,6 +21,16 @@ pub(crate) async fn post(req: Request) -> Response {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
+    if sec.config().logout_csrf
+        && let Some(user) = &current
+        && let Err(error) = authn::check_csrf(&mut parts, &sec, user).await
+    {
+        return Rejection::Csrf {
+            error,
+            wants_json: wants_json(&parts.headers),
+        }
+        .into_response();
+    }
     if let Some(session) = parts.extensions.get::<tower_sessions::Session>()
         && let Err(e) = AuthSession(session.clone()).logout().await
     {
