@@ -1,0 +1,88 @@
+//! Medians and the result table.
+
+use crate::wrk::WrkResult;
+
+/// A case's results over the rounds, in round order.
+pub struct CaseResults {
+    /// The case's name.
+    pub name: &'static str,
+    /// `METHOD path`, for the table.
+    pub request: String,
+    /// The minimum ratio to bare that the issue asks for, if any.
+    pub target: Option<f64>,
+    /// One result per round.
+    pub rounds: Vec<WrkResult>,
+}
+
+/// The median (mean of the middle two for an even count); `NaN` for no values.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => f64::midpoint(v[n / 2 - 1], v[n / 2]),
+    }
+}
+
+/// Prints the table. `bare` is the reference case (the first of `cases`).
+pub fn print(cases: &[CaseResults], cores: usize, load: &str) {
+    let Some(bare) = cases.first() else { return };
+    println!();
+    println!("Results ({load}; {cores} cores online):");
+    println!(
+        "{:<10} {:<22} {:>11} {:>9} {:>9}  {:<14} rounds (req/s)",
+        "case", "request", "req/s", "p99", "ratio", "target"
+    );
+    for case in cases {
+        let rps: Vec<f64> = case.rounds.iter().map(|r| r.rps).collect();
+        let p99: Vec<f64> = case.rounds.iter().map(|r| r.p99_ms).collect();
+        let ratios: Vec<f64> = case
+            .rounds
+            .iter()
+            .zip(&bare.rounds)
+            .map(|(c, b)| c.rps / b.rps)
+            .collect();
+        let ratio = median(&ratios);
+        let target = match case.target {
+            Some(t) if ratio >= t => format!(">= {t:.2} PASS"),
+            Some(t) => format!(">= {t:.2} MISS"),
+            None => "-".to_owned(),
+        };
+        let per_round = rps
+            .iter()
+            .map(|r| format!("{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        println!(
+            "{:<10} {:<22} {:>11.0} {:>7.2}ms {:>9.3}  {:<14} {}",
+            case.name,
+            case.request,
+            median(&rps),
+            median(&p99),
+            ratio,
+            target,
+            per_round
+        );
+    }
+    println!();
+    println!(
+        "req/s and p99 are medians over rounds; ratio is the median of the per-round ratios to bare."
+    );
+    println!(
+        "Targets (issue): token >= 0.7 x bare, session >= 0.5 x bare. The benchmark reports; it does not gate."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[7.0]), 7.0);
+        assert!(median(&[]).is_nan());
+    }
+}
