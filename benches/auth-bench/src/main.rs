@@ -114,6 +114,9 @@ struct Case {
 }
 
 fn main() -> ExitCode {
+    // The workspace builds reqwest with rustls and no default provider (no aws-lc C build);
+    // the HTTP client needs one installed (plain http only, but reqwest builds TLS anyway).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.mode {
         Some(Mode::Bare { port }) => bare::serve(port),
