@@ -36,7 +36,11 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
     }
 
     /// The live value of `key`.
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
         let map = self.entries.lock().ok()?;
         let (at, v) = map.get(key)?;
         (at.elapsed() < self.ttl).then(|| v.clone())
@@ -128,24 +132,22 @@ impl UserDatastore for CachedDatastore {
         self.inner.find_user_by_username(username).await
     }
     async fn find_user_by_uniquifier(&self, uniquifier: &str) -> DatastoreResult<Option<User>> {
-        let key = uniquifier.to_owned();
-        if let Some(hit) = self.by_uniquifier.get(&key) {
+        if let Some(hit) = self.by_uniquifier.get(uniquifier) {
             return Ok(hit);
         }
         let user = self.inner.find_user_by_uniquifier(uniquifier).await?;
-        self.by_uniquifier.put(key, user.clone());
+        self.by_uniquifier.put(uniquifier.to_owned(), user.clone());
         Ok(user)
     }
     async fn find_user_by_token_uniquifier(
         &self,
         uniquifier: &str,
     ) -> DatastoreResult<Option<User>> {
-        let key = uniquifier.to_owned();
-        if let Some(hit) = self.by_token.get(&key) {
+        if let Some(hit) = self.by_token.get(uniquifier) {
             return Ok(hit);
         }
         let user = self.inner.find_user_by_token_uniquifier(uniquifier).await?;
-        self.by_token.put(key, user.clone());
+        self.by_token.put(uniquifier.to_owned(), user.clone());
         Ok(user)
     }
     async fn find_user_by_webauthn_handle(&self, handle: &str) -> DatastoreResult<Option<User>> {

@@ -551,3 +551,48 @@ fn error_messages_carry_no_secrets() {
     let tokens = tokens_for(&c);
     assert!(!format!("{tokens:?}").contains(&c.secret_key));
 }
+
+/// The verified-token cache gives the same answers as a full check: expiry by age, by `exp`
+/// and for future-dated tokens still apply to a cached token, and a forged token is never
+/// let in by it.
+#[test]
+fn verified_cache_keeps_every_expiry_rule() {
+    for c in cases() {
+        let t = c.issued_at;
+        let cached = tokens_for(&c).with_verified_cache(Duration::from_secs(3600));
+        let plain = tokens_for(&c);
+        for at in [
+            t,
+            t + 1,
+            t + FIFTEEN_MIN,
+            t + FIFTEEN_MIN + 1,
+            t + 700,
+            t - 1,
+            t + 601,
+        ] {
+            let (a, b) = (
+                cached.decode_at(&c.token, at),
+                plain.decode_at(&c.token, at),
+            );
+            assert_eq!(
+                format!(
+                    "{:?}",
+                    a.as_ref()
+                        .map(|x| (&x.uid, x.exp, x.issued_at))
+                        .map_err(|e| e.to_string())
+                ),
+                format!(
+                    "{:?}",
+                    b.as_ref()
+                        .map(|x| (&x.uid, x.exp, x.issued_at))
+                        .map_err(|e| e.to_string())
+                ),
+                "{} at {at}",
+                c.name
+            );
+        }
+        let mut forged = c.token.clone();
+        forged.push('x');
+        assert!(cached.decode_at(&forged, t).is_err(), "{}", c.name);
+    }
+}

@@ -73,7 +73,21 @@ fn compress(data: &[u8]) -> Option<Vec<u8>> {
 /// Inflates one complete zlib stream (header and Adler-32 checked), refusing output larger than
 /// `limit` and any trailing bytes after the stream.
 pub(crate) fn inflate_bounded(input: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
-    let mut d = Decompress::new(true);
+    thread_local! {
+        // A zlib decompressor holds ~43 KiB of state; building one per token costs more than
+        // the rest of the verification, so each thread keeps one and resets it.
+        static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(true));
+    }
+    INFLATER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut d) => {
+            d.reset(true);
+            inflate_with(&mut d, input, limit)
+        }
+        Err(_) => inflate_with(&mut Decompress::new(true), input, limit),
+    })
+}
+
+fn inflate_with(d: &mut Decompress, input: &[u8], limit: usize) -> Result<Vec<u8>, PayloadError> {
     // One byte more than the limit, to tell "exactly at the limit" from "over it".
     let cap = limit.saturating_add(1);
     let mut out = Vec::with_capacity(cap.min(input.len().saturating_mul(8)).max(64));

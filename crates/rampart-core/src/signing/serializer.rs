@@ -1,5 +1,7 @@
 //! itsdangerous' `URLSafeSerializer` and `URLSafeTimedSerializer`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -41,12 +43,31 @@ use super::timed::{TimestampSigner, unix_now};
 #[derive(Debug, Clone)]
 pub struct UrlSafeTimedSerializer {
     keys: SecretKeys,
+    /// Signers already keyed, by salt (an application uses a handful of salts).
+    signers: Arc<RwLock<HashMap<String, TimestampSigner>>>,
 }
 
 impl UrlSafeTimedSerializer {
     /// A serializer that signs with the primary key and verifies with every key.
     pub fn new(keys: SecretKeys) -> Self {
-        Self { keys }
+        Self {
+            keys,
+            signers: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// The keyed signer for `salt`, built once.
+    fn signer(&self, salt: &str) -> TimestampSigner {
+        if let Some(s) = self.signers.read().ok().and_then(|m| m.get(salt).cloned()) {
+            return s;
+        }
+        let signer = TimestampSigner::new(&self.keys, salt);
+        if let Ok(mut m) = self.signers.write()
+            && m.len() < 64
+        {
+            m.insert(salt.to_owned(), signer.clone());
+        }
+        signer
     }
 
     /// Signs `value` for `salt` with the current time.
@@ -73,7 +94,7 @@ impl UrlSafeTimedSerializer {
         timestamp: u64,
     ) -> Result<String, SigningError> {
         let encoded = payload::encode(value).map_err(SigningError::Unserializable)?;
-        Ok(TimestampSigner::new(&self.keys, salt).sign_at(&encoded, timestamp))
+        Ok(self.signer(salt).sign_at(&encoded, timestamp))
     }
 
     /// Verifies `token` for `salt` against the current time and decodes its payload; returns
@@ -107,7 +128,7 @@ impl UrlSafeTimedSerializer {
         max_age: Option<Duration>,
         now: u64,
     ) -> Result<(T, u64), SigningError> {
-        let signer = TimestampSigner::new(&self.keys, salt);
+        let signer = self.signer(salt);
         let (encoded, issued_at) = signer.unsign_at(token, max_age, now)?;
         let value = payload::decode(encoded).map_err(SigningError::BadPayload)?;
         Ok((value, issued_at))

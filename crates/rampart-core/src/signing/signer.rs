@@ -31,10 +31,19 @@ type HmacSha1 = Hmac<Sha1>;
 ///
 /// Verification compares signatures in constant time (`hmac`'s `verify_slice`) and decodes the
 /// signature strictly (canonical unpadded base64url only).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Signer {
-    /// Primary key first, then the fallbacks.
-    keys: Vec<DerivedKey>,
+    /// Primary key first, then the fallbacks: one HMAC state per key, keyed once here and
+    /// cloned per signature (the key schedule is the expensive part of a short HMAC).
+    keys: Vec<HmacSha1>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("keys", &self.keys.len())
+            .finish()
+    }
 }
 
 impl Signer {
@@ -42,7 +51,7 @@ impl Signer {
     pub fn new(keys: &SecretKeys, salt: &str) -> Self {
         let keys = keys
             .iter()
-            .map(|secret| derive_key(salt.as_bytes(), secret))
+            .map(|secret| keyed(&derive_key(salt.as_bytes(), secret)))
             .collect();
         Self { keys }
     }
@@ -115,13 +124,17 @@ pub(crate) fn split_signature(signed: &str) -> Result<(&str, &str), SigningError
         })
 }
 
-fn mac(key: &DerivedKey, value: &[u8]) -> HmacSha1 {
+fn keyed(key: &DerivedKey) -> HmacSha1 {
     // HMAC accepts keys of any length, so this never fails; the fallback keeps clippy quiet
     // about `expect` and would only produce a MAC that verifies nothing.
-    let mut mac = match HmacSha1::new_from_slice(&key.0) {
+    match HmacSha1::new_from_slice(&key.0) {
         Ok(mac) => mac,
         Err(_) => HmacSha1::new(&Default::default()),
-    };
+    }
+}
+
+fn mac(key: &HmacSha1, value: &[u8]) -> HmacSha1 {
+    let mut mac = key.clone();
     mac.update(value);
     mac
 }

@@ -53,8 +53,8 @@ impl Mechanism {
 /// The authenticated caller.
 #[derive(Clone)]
 pub struct CurrentUser {
-    /// The user row.
-    pub user: User,
+    /// The user row (shared: extractors and the per-request cache clone it cheaply).
+    pub user: Arc<User>,
     /// How the caller authenticated.
     pub via: Mechanism,
     /// Time of primary authentication (epoch seconds) from the session or the token; Basic
@@ -83,7 +83,7 @@ impl std::ops::Deref for CurrentUser {
 impl CurrentUser {
     pub(crate) fn new(user: User, via: Mechanism, fs_paa: Option<f64>, sec: &Security) -> Self {
         Self {
-            user,
+            user: Arc::new(user),
             via,
             fs_paa,
             store: Arc::clone(sec.store()),

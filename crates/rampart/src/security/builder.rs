@@ -117,10 +117,11 @@ impl SecurityBuilder {
                 message: e.to_string(),
             })?;
         let max_age = u64::try_from(c.token_max_age_secs).unwrap_or(1).max(1);
-        let tokens = AuthTokens::new(keys.clone())
-            .with_max_age(Some(std::time::Duration::from_secs(max_age)));
-        let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure);
         let ttl = std::time::Duration::from_secs(u64::try_from(c.auth_cache_ttl_secs).unwrap_or(0));
+        let tokens = AuthTokens::new(keys.clone())
+            .with_max_age(Some(std::time::Duration::from_secs(max_age)))
+            .with_verified_cache(ttl);
+        let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure);
         let store: Arc<dyn UserDatastore> = if ttl.is_zero() {
             self.store
         } else {

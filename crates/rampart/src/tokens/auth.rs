@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rampart_core::cache::TtlMap;
 use rampart_core::datastore::UserDatastore;
 use rampart_core::model::User;
 use rampart_core::signing::{SecretKeys, SigningError, UrlSafeTimedSerializer, unix_now};
@@ -74,11 +75,24 @@ pub struct AuthTokens {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Inner {
     serializer: UrlSafeTimedSerializer,
     max_age: Option<Duration>,
     salt: String,
+    /// Tokens already verified, by their text: skips the signature check and payload
+    /// decoding on repeat (age and `exp` are checked again every time).
+    verified: Option<Arc<TtlMap<String, TokenClaims>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("max_age", &self.max_age)
+            .field("salt", &self.salt)
+            .field("verified_cache", &self.verified.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthTokens {
@@ -90,6 +104,7 @@ impl AuthTokens {
                 serializer: UrlSafeTimedSerializer::new(keys),
                 max_age: Some(DEFAULT_MAX_AGE),
                 salt: DEFAULT_SALT.to_owned(),
+                verified: None,
             }),
         }
     }
@@ -99,6 +114,16 @@ impl AuthTokens {
     #[must_use]
     pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.inner).max_age = max_age;
+        self
+    }
+
+    /// Remembers verified tokens for `ttl` (no cache when zero), so a client that sends the
+    /// same token on every request pays for its signature once. A cached token is still
+    /// refused once its age or `exp` runs out.
+    #[must_use]
+    pub fn with_verified_cache(mut self, ttl: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).verified =
+            (!ttl.is_zero()).then(|| Arc::new(TtlMap::new(ttl)));
         self
     }
 
@@ -185,6 +210,37 @@ impl AuthTokens {
     /// [`TokenError::Expired`] for one older than the maximum age, dated after `now`, or
     /// with a non-zero `exp` before `now`.
     pub fn decode_at(&self, token: &str, now: u64) -> Result<TokenClaims, TokenError> {
+        let Some(cache) = &self.inner.verified else {
+            return self.verify_at(token, now);
+        };
+        if let Some(claims) = cache.get(token) {
+            return self.still_valid(claims, now);
+        }
+        let claims = self.verify_at(token, now)?;
+        cache.put(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    /// The age and `exp` checks of a previously verified token, at `now`.
+    fn still_valid(&self, claims: TokenClaims, now: u64) -> Result<TokenClaims, TokenError> {
+        if claims.issued_at > now {
+            return Err(TokenError::Expired);
+        }
+        if let Some(max) = self.inner.max_age
+            && now - claims.issued_at > max.as_secs()
+        {
+            return Err(TokenError::Expired);
+        }
+        if claims
+            .exp
+            .is_some_and(|exp| exp < i64::try_from(now).unwrap_or(i64::MAX))
+        {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn verify_at(&self, token: &str, now: u64) -> Result<TokenClaims, TokenError> {
         let (value, issued_at): (Value, u64) = self
             .inner
             .serializer
