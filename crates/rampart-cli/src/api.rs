@@ -59,15 +59,27 @@ async fn public() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
-async fn me(user: AuthRequired) -> Result<Json<Value>, Response> {
-    let roles = user.roles().await.map_err(server_error)?;
+/// The body of `GET /api/me`.
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    email: &'a str,
+    roles: Vec<&'a str>,
+    login_count: i32,
+}
+
+async fn me(user: AuthRequired) -> Response {
+    let roles = match user.roles().await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
     let mut names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     names.sort_unstable();
-    Ok(Json(json!({
-        "email": user.email,
-        "roles": names,
-        "login_count": user.login_count.unwrap_or(0),
-    })))
+    Json(Me {
+        email: &user.email,
+        roles: names,
+        login_count: user.login_count.unwrap_or(0),
+    })
+    .into_response()
 }
 
 async fn admin(_: AuthRequired, _: RolesRequired<Admin>) -> Json<Value> {

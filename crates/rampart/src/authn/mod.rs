@@ -270,17 +270,19 @@ const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
 /// the body is buffered and put back.
 async fn find_token(mut req: Request) -> Result<Request, Response> {
     let header_token = token_from_parts(req.headers(), req.uri().query());
-    let content_type = req
+    let has_body = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let (is_json, is_form) = match req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let is_json = crate::envelope::is_json_content_type(&content_type);
-    let is_form = content_type
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded");
-    let has_body = !matches!(*req.method(), Method::GET | Method::HEAD);
+    {
+        Some(ct) if has_body => (
+            crate::envelope::is_json_content_type(ct),
+            ct.get(..33)
+                .is_some_and(|p| p.eq_ignore_ascii_case("application/x-www-form-urlencoded")),
+        ),
+        _ => (false, false),
+    };
     let (mut body_token, mut body_csrf) = (None, None);
     if has_body && (is_json || is_form) {
         let (parts, body) = req.into_parts();
