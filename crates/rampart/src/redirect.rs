@@ -41,9 +41,20 @@ pub fn is_safe(next: &str, host: Option<&str>) -> bool {
 /// Re-quotes a validated relative or same-host URL for the `Location` header: every byte
 /// outside the URL-safe set is percent-encoded (so `\\evil.com` becomes `%5C%5Cevil.com`).
 pub fn quote_location(next: &str) -> String {
-    let mut out = String::with_capacity(next.len());
-    for b in next.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~:?=&%#+,;@!$'()*".contains(&b) {
+    percent_encode(next, b"/-_.~:?=&%#+,;@!$'()*")
+}
+
+/// Percent-encodes a relative URL as the value of a `next` query parameter, keeping `/`
+/// readable as Werkzeug's `url_quote` does: `/protected?x=1` → `/protected%3Fx%3D1`.
+pub fn quote_next(next: &str) -> String {
+    percent_encode(next, b"/-_.~")
+}
+
+/// Percent-encodes every byte that is not ASCII alphanumeric or in `keep`.
+fn percent_encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));

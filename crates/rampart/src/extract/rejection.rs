@@ -186,7 +186,7 @@ fn stale(wants_json: bool, next: &str, unified_signin: bool) -> Response {
         } else {
             "/verify"
         };
-        let location = format!("{verify}?next={}", handlers::quote_next(next));
+        let location = format!("{verify}?next={}", crate::redirect::quote_next(next));
         let mut r = handlers::found(&location);
         r.headers_mut().remove(header::CACHE_CONTROL);
         r

@@ -53,7 +53,11 @@ pub fn default_unauthn(ctx: &UnauthnContext) -> Response {
     } else if basic {
         (StatusCode::UNAUTHORIZED, messages::text("UNAUTHENTICATED")).into_response()
     } else {
-        let location = format!("{}?next={}", ctx.login_url, quote_next(&ctx.next));
+        let location = format!(
+            "{}?next={}",
+            ctx.login_url,
+            crate::redirect::quote_next(&ctx.next)
+        );
         found(&location)
     };
     if basic {
@@ -89,26 +93,13 @@ pub(crate) fn found(location: &str) -> Response {
     }
 }
 
-/// Percent-encodes a relative URL for a `next` query value, keeping `/` readable as Werkzeug's
-/// `url_quote` does: `/protected?x=1` → `/protected%3Fx%3D1`.
-pub(crate) fn quote_next(next: &str) -> String {
-    let mut out = String::with_capacity(next.len());
-    for b in next.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn next_is_quoted_relative() {
+        use crate::redirect::quote_next;
         assert_eq!(quote_next("/api/me"), "/api/me");
         assert_eq!(quote_next("/protected?x=1"), "/protected%3Fx%3D1");
         assert_eq!(quote_next("/a b/\\c"), "/a%20b/%5Cc");
