@@ -4,38 +4,55 @@
 
 /// Whether `next` may be redirected to from a request to `host` (the `Host` header, with or
 /// without port).
+///
+/// Besides Flask-Security's rules (checked on the raw value and with `\` read as `/`), the
+/// value is also checked once percent-decoded with tabs and newlines removed — what a browser
+/// or a decoding proxy may make of it — so `/%2F%2Fevil.com` and `/%09/evil.com` are refused
+/// too (a deliberate tightening).
 pub fn is_safe(next: &str, host: Option<&str>) -> bool {
     if next.is_empty() || next.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return false;
     }
-    let unslashed = next.replace('\\', "/");
-    for candidate in [next, unslashed.as_str()] {
-        if candidate.starts_with("///") || candidate.starts_with("//") {
-            return false;
-        }
-        match url::Url::parse(candidate) {
-            Ok(url) => {
-                if !matches!(url.scheme(), "http" | "https") {
-                    return false;
-                }
-                let Some(url_host) = url.host_str() else {
-                    return false;
-                };
-                let request_host = host.map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name));
-                if !request_host.is_some_and(|h| h.eq_ignore_ascii_case(url_host)) {
-                    return false;
-                }
-            }
-            Err(url::ParseError::RelativeUrlWithoutBase) => {
-                if !candidate.starts_with('/') {
-                    // `evil.com/x` or `javascript%3A…` style values: only absolute paths.
-                    return false;
-                }
-            }
-            Err(_) => return false,
-        }
+    let decoded: String = percent_decode(next)
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    [
+        next.to_owned(),
+        next.replace('\\', "/"),
+        decoded.replace('\\', "/"),
+    ]
+    .iter()
+    .all(|candidate| structurally_safe(candidate, host))
+}
+
+fn structurally_safe(candidate: &str, host: Option<&str>) -> bool {
+    if candidate.starts_with("//") {
+        return false;
     }
-    true
+    match url::Url::parse(candidate) {
+        Ok(url) => {
+            if !matches!(url.scheme(), "http" | "https") {
+                return false;
+            }
+            let Some(url_host) = url.host_str() else {
+                return false;
+            };
+            let request_host = host.map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name));
+            request_host.is_some_and(|h| h.eq_ignore_ascii_case(url_host))
+        }
+        // `evil.com/x` or `javascript%3A…` style values: only absolute paths.
+        Err(url::ParseError::RelativeUrlWithoutBase) => candidate.starts_with('/'),
+        Err(_) => false,
+    }
+}
+
+/// Decodes `%XX` sequences once (invalid sequences are kept as they are; bytes that are not
+/// UTF-8 become U+FFFD).
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Re-quotes a validated relative or same-host URL for the `Location` header: every byte
