@@ -66,6 +66,7 @@
 //! - [`session`]: server-side sessions and their Flask-Security keys;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
 //! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
+//! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
 //! - [`redirect`]: open-redirect protection of `next`;
 //! - [`envelope`]: Flask-Security's JSON detection and response envelope;
 //! - [`messages`]: every `SECURITY_MSG_*` text;
@@ -82,6 +83,7 @@ pub mod config;
 pub mod csrf;
 pub mod envelope;
 pub mod extract;
+pub mod headers;
 pub mod messages;
 pub mod redirect;
 pub mod security;

@@ -293,3 +293,60 @@ async fn extractor_table() {
         StatusCode::OK
     );
 }
+
+/// Every response carries the security headers: success, 401, 403, 404, 400 and redirects.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (app, _guard) = app().await;
+    let (session, _) = login(&app, "editor@x.io").await;
+    let cases: Vec<(&str, &str, Cred, bool, u16)> = vec![
+        ("GET", "/maybe", Cred::None, true, 200),
+        ("GET", "/auth", Cred::None, true, 401),
+        ("GET", "/roles-req", session.clone(), true, 403),
+        ("GET", "/no-such-route", Cred::None, true, 404),
+        ("POST", "/write", session.clone(), true, 400),
+        ("GET", "/login", Cred::None, false, 200),
+        ("POST", "/logout", session, false, 302),
+    ];
+    let mut nonces = std::collections::HashSet::new();
+    for (method, path, cred, json, want) in cases {
+        let mut req = Request::builder().method(method).uri(path);
+        if json {
+            req = req.header(header::ACCEPT, "application/json");
+        }
+        if let Cred::Session(cookie, _) = &cred {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), want, "{method} {path}");
+        let h = resp.headers();
+        let csp = h
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("'nonce-"),
+            "{method} {path}: {csp:?}"
+        );
+        assert!(
+            nonces.insert(csp.to_owned()),
+            "nonce reused on {method} {path}"
+        );
+        assert_eq!(
+            h.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{path}"
+        );
+        assert_eq!(
+            h.get(header::X_FRAME_OPTIONS).map(|v| v.as_bytes()),
+            Some(&b"DENY"[..]),
+            "{path}"
+        );
+        assert!(h.get(header::REFERRER_POLICY).is_some(), "{path}");
+        assert!(h.get("cross-origin-opener-policy").is_some(), "{path}");
+    }
+}

@@ -41,6 +41,7 @@ pub struct SecurityBuilder {
     unauthn: Option<super::UnauthnHandler>,
     unauthz: Option<super::UnauthzHandler>,
     token_expiry: Option<super::TokenExpiry>,
+    headers: Option<crate::headers::SecurityHeaders>,
 }
 
 impl SecurityBuilder {
@@ -56,7 +57,17 @@ impl SecurityBuilder {
             unauthn: None,
             unauthz: None,
             token_expiry: None,
+            headers: Some(crate::headers::SecurityHeaders::default()),
         }
+    }
+
+    /// Replaces the security headers (on by default with [`SecurityHeaders::default`]), or
+    /// turns them off with `None` when a proxy sets them.
+    ///
+    /// [`SecurityHeaders::default`]: crate::headers::SecurityHeaders
+    pub fn security_headers(mut self, headers: Option<crate::headers::SecurityHeaders>) -> Self {
+        self.headers = headers;
+        self
     }
 
     /// Replaces the answer to unauthenticated requests (Flask-Security's
@@ -139,6 +150,9 @@ impl SecurityBuilder {
                 unauthn: self.unauthn,
                 unauthz: self.unauthz,
                 token_expiry: self.token_expiry,
+                headers: self
+                    .headers
+                    .map(|h| h.with_trusted_proxies(self.config.trusted_proxies)),
                 config: self.config,
             }),
         })

@@ -64,6 +64,7 @@ pub(crate) struct Inner {
     pub(crate) unauthn: Option<UnauthnHandler>,
     pub(crate) unauthz: Option<UnauthzHandler>,
     pub(crate) token_expiry: Option<TokenExpiry>,
+    pub(crate) headers: Option<crate::headers::SecurityHeaders>,
 }
 
 impl std::fmt::Debug for Security {
@@ -105,7 +106,8 @@ impl Security {
     }
 
     /// Adds Rampart's endpoints (`/login`, `/logout`) to `app` and wraps everything in the
-    /// security layers: the session manager outermost, then the authentication layer that
+    /// security layers: the security headers outermost (so every response, errors included,
+    /// carries them), the session manager, then the authentication layer that
     /// reads tokens, remember-me cookies and client addresses. Serve the result with
     /// `into_make_service_with_connect_info::<SocketAddr>()` so login tracking sees the peer
     /// address.
@@ -114,12 +116,17 @@ impl Security {
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
-        app.merge(endpoints.with_state(()))
+        let app = app
+            .merge(endpoints.with_state(()))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 crate::authn::middleware,
             ))
-            .layer(self.session_layer())
+            .layer(self.session_layer());
+        match &self.inner.headers {
+            Some(h) => h.clone().wrap(app),
+            None => app,
+        }
     }
 
     fn session_layer(&self) -> SessionManagerLayer<DynSessionStore> {
