@@ -111,7 +111,67 @@ impl SecurityHeaders {
         self,
         router: axum::Router<S>,
     ) -> axum::Router<S> {
-        router.layer(axum::middleware::from_fn_with_state(Arc::new(self), apply))
+        router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(Prepared::from(self)),
+            apply,
+        ))
+    }
+}
+
+/// The headers turned into header values once, so a request only formats its CSP.
+struct Prepared {
+    /// The CSP split around `{nonce}`.
+    csp_parts: Option<Vec<String>>,
+    csp_name: HeaderName,
+    fixed: Vec<(HeaderName, HeaderValue)>,
+    hsts: Option<HeaderValue>,
+    trusted_proxies: usize,
+}
+
+impl From<SecurityHeaders> for Prepared {
+    fn from(h: SecurityHeaders) -> Self {
+        let mut fixed = vec![(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        )];
+        let mut add = |name: HeaderName, value: Option<&str>| {
+            if let Some(v) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+                fixed.push((name, v));
+            }
+        };
+        add(header::X_FRAME_OPTIONS, h.frame_options);
+        add(header::REFERRER_POLICY, h.referrer_policy);
+        add(
+            HeaderName::from_static("permissions-policy"),
+            h.permissions_policy.as_deref(),
+        );
+        add(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            h.cross_origin_opener_policy,
+        );
+        let hsts = (h.hsts_max_age > 0).then(|| {
+            let mut v = format!("max-age={}", h.hsts_max_age);
+            if h.hsts_include_subdomains {
+                v.push_str("; includeSubDomains");
+            }
+            if h.hsts_preload {
+                v.push_str("; preload");
+            }
+            v
+        });
+        Self {
+            csp_parts: h
+                .csp
+                .map(|c| c.split("{nonce}").map(str::to_owned).collect()),
+            csp_name: if h.csp_report_only {
+                header::CONTENT_SECURITY_POLICY_REPORT_ONLY
+            } else {
+                header::CONTENT_SECURITY_POLICY
+            },
+            fixed,
+            hsts: hsts.and_then(|v| HeaderValue::from_str(&v).ok()),
+            trusted_proxies: h.trusted_proxies,
+        }
     }
 }
 
@@ -134,7 +194,7 @@ fn is_https(req: &Request, trusted_proxies: usize) -> bool {
 }
 
 async fn apply(
-    axum::extract::State(h): axum::extract::State<Arc<SecurityHeaders>>,
+    axum::extract::State(h): axum::extract::State<Arc<Prepared>>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -143,41 +203,16 @@ async fn apply(
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    let mut set = |name: HeaderName, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    if let Some(csp) = &h.csp {
-        let name = if h.csp_report_only {
-            header::CONTENT_SECURITY_POLICY_REPORT_ONLY
-        } else {
-            header::CONTENT_SECURITY_POLICY
-        };
-        set(name, &csp.replace("{nonce}", &nonce));
+    if let Some(parts) = &h.csp_parts
+        && let Ok(v) = HeaderValue::from_str(&parts.join(&nonce))
+    {
+        headers.insert(h.csp_name.clone(), v);
     }
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if let Some(v) = h.frame_options {
-        set(header::X_FRAME_OPTIONS, v);
+    for (name, value) in &h.fixed {
+        headers.insert(name.clone(), value.clone());
     }
-    if let Some(v) = h.referrer_policy {
-        set(header::REFERRER_POLICY, v);
-    }
-    if let Some(v) = &h.permissions_policy {
-        set(HeaderName::from_static("permissions-policy"), v);
-    }
-    if let Some(v) = h.cross_origin_opener_policy {
-        set(HeaderName::from_static("cross-origin-opener-policy"), v);
-    }
-    if https && h.hsts_max_age > 0 {
-        let mut v = format!("max-age={}", h.hsts_max_age);
-        if h.hsts_include_subdomains {
-            v.push_str("; includeSubDomains");
-        }
-        if h.hsts_preload {
-            v.push_str("; preload");
-        }
-        set(header::STRICT_TRANSPORT_SECURITY, &v);
+    if https && let Some(v) = &h.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
     }
     response
 }
