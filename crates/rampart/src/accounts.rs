@@ -142,7 +142,7 @@ impl Accounts {
     /// [`AccountError::Invalid`] for a bad email, username or password,
     /// [`AccountError::AlreadyExists`], [`AccountError::UnknownRole`].
     pub async fn create_user(&self, input: CreateUser) -> Result<User, AccountError> {
-        let email = normalize_email(&input.email).ok_or_else(|| invalid_email(&input.email))?;
+        let email = normalize_email(&input.email).ok_or_else(invalid_email)?;
         let username = match &input.username {
             Some(u) => Some(self.check_username(u)?),
             None => None,
@@ -331,8 +331,7 @@ fn field_error(field: &str, key: &str, message: &str) -> AccountError {
     AccountError::Invalid(vec![FieldError::new(field, key, message)])
 }
 
-fn invalid_email(raw: &str) -> AccountError {
-    let _ = raw;
+fn invalid_email() -> AccountError {
     field_error("email", "INVALID_EMAIL_ADDRESS", "Invalid email address")
 }
 

@@ -1,7 +1,7 @@
 //! Why an extractor refused a request, answered through the application's handlers.
 
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::authn::{AuthnError, Mechanism};
@@ -187,8 +187,6 @@ fn stale(wants_json: bool, next: &str, unified_signin: bool) -> Response {
             "/verify"
         };
         let location = format!("{verify}?next={}", crate::redirect::quote_next(next));
-        let mut r = handlers::found(&location);
-        r.headers_mut().remove(header::CACHE_CONTROL);
-        r
+        handlers::found(&location)
     }
 }
