@@ -350,3 +350,90 @@ async fn every_response_carries_the_security_headers() {
         assert!(h.get("cross-origin-opener-policy").is_some(), "{path}");
     }
 }
+
+/// Decisions of the login path seen from outside: a password stored with a deprecated scheme is
+/// rehashed to argon2id at login, `X-Forwarded-For` is not trusted without configured proxies,
+/// and a forged remember-me cookie signs nobody in and is deleted.
+#[tokio::test]
+async fn login_rehash_forwarded_for_and_forged_remember_cookie() {
+    let (store, _guard) = rampart_tests::sqlite_store().await;
+    let c = config();
+    let bcrypt = PasswordEngine::new(PasswordConfig {
+        hash_scheme: rampart::password::HashScheme::Bcrypt,
+        ..c.password.clone()
+    })
+    .unwrap();
+    let old = store
+        .create_user(NewUser {
+            email: "old@x.io".into(),
+            password_hash: Some(bcrypt.hash(PW).await.unwrap()),
+            active: true,
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    assert!(old.password.as_deref().unwrap().starts_with("$2b$"));
+    let mut cfg = c.clone();
+    cfg.trackable = true;
+    let sec = Security::builder(cfg, Arc::new(store.clone()), store.session_store())
+        .build()
+        .unwrap();
+    let app = sec.install(Router::new().route(
+        "/auth",
+        get(|u: AuthRequired| async move { u.email.clone() }),
+    ));
+
+    let body =
+        serde_json::json!({"email": "old@x.io", "password": PW, "remember": true}).to_string();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("X-Forwarded-For", "6.6.6.6")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let remember = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("remember_token="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .expect("remember cookie");
+    let after = store.find_user_by_id(old.id).await.unwrap().unwrap();
+    assert!(
+        after.password.as_deref().unwrap().starts_with("$argon2id$"),
+        "rehashed at login"
+    );
+    assert_ne!(
+        after.current_login_ip.as_deref(),
+        Some("6.6.6.6"),
+        "X-Forwarded-For must not be trusted"
+    );
+
+    // The genuine cookie alone signs the user in again; a forged one does not and is deleted.
+    let with = |cookie: &str| {
+        Request::builder()
+            .uri("/auth")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        app.clone().oneshot(with(&remember)).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let forged = format!("remember_token={}|{}", after.fs_uniquifier, "0".repeat(128));
+    let resp = app.clone().oneshot(with(&forged)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let cleared = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with("remember_token=;") && v.contains("Max-Age=0"));
+    assert!(cleared, "a dead remember cookie is deleted");
+}

@@ -1,7 +1,7 @@
 //! Why an extractor refused a request, answered through the application's handlers.
 
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::authn::{AuthnError, Mechanism};
