@@ -74,9 +74,9 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
 /// A [`UserDatastore`] with a read cache; see the module documentation.
 pub struct CachedDatastore {
     inner: Arc<dyn UserDatastore>,
-    by_uniquifier: TtlMap<String, Option<User>>,
-    by_token: TtlMap<String, Option<User>>,
-    roles: TtlMap<i64, Vec<Role>>,
+    by_uniquifier: TtlMap<String, Option<Arc<User>>>,
+    by_token: TtlMap<String, Option<Arc<User>>>,
+    roles: TtlMap<i64, Arc<[Role]>>,
 }
 
 impl CachedDatastore {
@@ -132,21 +132,45 @@ impl UserDatastore for CachedDatastore {
         self.inner.find_user_by_username(username).await
     }
     async fn find_user_by_uniquifier(&self, uniquifier: &str) -> DatastoreResult<Option<User>> {
-        if let Some(hit) = self.by_uniquifier.get(uniquifier) {
-            return Ok(hit);
-        }
-        let user = self.inner.find_user_by_uniquifier(uniquifier).await?;
-        self.by_uniquifier.put(uniquifier.to_owned(), user.clone());
-        Ok(user)
+        Ok(self
+            .find_user_by_uniquifier_shared(uniquifier)
+            .await?
+            .map(|u| User::clone(&u)))
     }
     async fn find_user_by_token_uniquifier(
         &self,
         uniquifier: &str,
     ) -> DatastoreResult<Option<User>> {
+        Ok(self
+            .find_user_by_token_uniquifier_shared(uniquifier)
+            .await?
+            .map(|u| User::clone(&u)))
+    }
+    async fn find_user_by_uniquifier_shared(
+        &self,
+        uniquifier: &str,
+    ) -> DatastoreResult<Option<Arc<User>>> {
+        if let Some(hit) = self.by_uniquifier.get(uniquifier) {
+            return Ok(hit);
+        }
+        let user = self
+            .inner
+            .find_user_by_uniquifier_shared(uniquifier)
+            .await?;
+        self.by_uniquifier.put(uniquifier.to_owned(), user.clone());
+        Ok(user)
+    }
+    async fn find_user_by_token_uniquifier_shared(
+        &self,
+        uniquifier: &str,
+    ) -> DatastoreResult<Option<Arc<User>>> {
         if let Some(hit) = self.by_token.get(uniquifier) {
             return Ok(hit);
         }
-        let user = self.inner.find_user_by_token_uniquifier(uniquifier).await?;
+        let user = self
+            .inner
+            .find_user_by_token_uniquifier_shared(uniquifier)
+            .await?;
         self.by_token.put(uniquifier.to_owned(), user.clone());
         Ok(user)
     }
@@ -186,11 +210,14 @@ impl UserDatastore for CachedDatastore {
         self.after_write(r)
     }
     async fn roles_of(&self, user_id: i64) -> DatastoreResult<Vec<Role>> {
+        Ok(self.roles_of_shared(user_id).await?.to_vec())
+    }
+    async fn roles_of_shared(&self, user_id: i64) -> DatastoreResult<Arc<[Role]>> {
         if let Some(hit) = self.roles.get(&user_id) {
             return Ok(hit);
         }
-        let roles = self.inner.roles_of(user_id).await?;
-        self.roles.put(user_id, roles.clone());
+        let roles = self.inner.roles_of_shared(user_id).await?;
+        self.roles.put(user_id, Arc::clone(&roles));
         Ok(roles)
     }
     async fn create_webauthn(&self, new: NewWebAuthn) -> DatastoreResult<WebAuthnCredential> {

@@ -4,6 +4,8 @@
 //! uniqueness is enforced by the database, so concurrent creation of the same email yields one
 //! user and [`DatastoreError::AlreadyExists`] for the others.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::model::{NewRole, NewUser, NewWebAuthn, Role, User, WebAuthnCredential};
@@ -96,6 +98,35 @@ pub trait UserDatastore: Send + Sync + 'static {
         uniquifier: &str,
     ) -> DatastoreResult<Option<User>>;
 
+    /// [`find_user_by_uniquifier`](Self::find_user_by_uniquifier) as a shared row: a caching
+    /// store hands out its copy instead of cloning it (the per-request authentication path).
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_uniquifier_shared(
+        &self,
+        uniquifier: &str,
+    ) -> DatastoreResult<Option<Arc<User>>> {
+        Ok(self
+            .find_user_by_uniquifier(uniquifier)
+            .await?
+            .map(Arc::new))
+    }
+
+    /// [`find_user_by_token_uniquifier`](Self::find_user_by_token_uniquifier) as a shared row.
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn find_user_by_token_uniquifier_shared(
+        &self,
+        uniquifier: &str,
+    ) -> DatastoreResult<Option<Arc<User>>> {
+        Ok(self
+            .find_user_by_token_uniquifier(uniquifier)
+            .await?
+            .map(Arc::new))
+    }
+
     /// Finds a user by WebAuthn user handle.
     ///
     /// # Errors
@@ -158,6 +189,15 @@ pub trait UserDatastore: Send + Sync + 'static {
     /// # Errors
     /// Only on database failure.
     async fn roles_of(&self, user_id: i64) -> DatastoreResult<Vec<Role>>;
+
+    /// [`roles_of`](Self::roles_of) as a shared list (see
+    /// [`find_user_by_uniquifier_shared`](Self::find_user_by_uniquifier_shared)).
+    ///
+    /// # Errors
+    /// Only on database failure.
+    async fn roles_of_shared(&self, user_id: i64) -> DatastoreResult<Arc<[Role]>> {
+        Ok(self.roles_of(user_id).await?.into())
+    }
 
     /// Stores a WebAuthn credential.
     ///

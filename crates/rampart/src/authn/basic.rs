@@ -53,7 +53,7 @@ pub(crate) async fn authenticate(
         return Ok(None);
     }
     Ok(Some(CurrentUser::new(
-        user,
+        std::sync::Arc::new(user),
         Mechanism::Basic,
         fresh_now(),
         sec,

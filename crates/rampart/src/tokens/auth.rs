@@ -291,12 +291,29 @@ impl AuthTokens {
         store: &dyn UserDatastore,
         now: u64,
     ) -> Result<(User, TokenClaims), TokenError> {
+        let (user, claims) = self.authenticate_shared_at(token, store, now).await?;
+        Ok((Arc::unwrap_or_clone(user), claims))
+    }
+
+    /// [`AuthTokens::authenticate_claims_at`] with the user row shared (no copy of a cached
+    /// row on the per-request path).
+    ///
+    /// # Errors
+    /// As [`AuthTokens::authenticate_at`].
+    pub async fn authenticate_shared_at(
+        &self,
+        token: &str,
+        store: &dyn UserDatastore,
+        now: u64,
+    ) -> Result<(Arc<User>, TokenClaims), TokenError> {
         let claims = self.decode_at(token, now)?;
-        let mut user = store.find_user_by_token_uniquifier(&claims.uid).await?;
+        let mut user = store
+            .find_user_by_token_uniquifier_shared(&claims.uid)
+            .await?;
         if user.is_none() && store.has_token_uniquifier() {
             // Flask-Security falls back to fs_uniquifier so that tokens issued before the
             // column was added keep working.
-            user = store.find_user_by_uniquifier(&claims.uid).await?;
+            user = store.find_user_by_uniquifier_shared(&claims.uid).await?;
         }
         let user = user.ok_or(TokenError::Revoked)?;
         if !user.active {
