@@ -111,15 +111,17 @@ impl SecurityHeaders {
         self,
         router: axum::Router<S>,
     ) -> axum::Router<S> {
-        router.layer(axum::middleware::from_fn_with_state(
-            Arc::new(Prepared::from(self)),
-            apply,
-        ))
+        router.layer(axum::middleware::from_fn_with_state(self.prepare(), apply))
+    }
+
+    /// The headers turned into header values, for a layer to apply.
+    pub(crate) fn prepare(self) -> Arc<Prepared> {
+        Arc::new(Prepared::from(self))
     }
 }
 
 /// The headers turned into header values once, so a request only formats its CSP.
-struct Prepared {
+pub(crate) struct Prepared {
     /// The CSP split around `{nonce}`.
     csp_parts: Option<Vec<String>>,
     csp_name: HeaderName,
@@ -198,23 +200,58 @@ async fn apply(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let nonce = new_nonce();
-    let https = is_https(&req, h.trusted_proxies);
-    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let pending = h.begin(&mut req);
     let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    if let Some(parts) = &h.csp_parts
-        && let Ok(v) = HeaderValue::from_str(&parts.join(&nonce))
-    {
-        headers.insert(h.csp_name.clone(), v);
-    }
-    for (name, value) in &h.fixed {
-        headers.insert(name.clone(), value.clone());
-    }
-    if https && let Some(v) = &h.hsts {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
-    }
+    h.finish(pending, &mut response);
     response
+}
+
+/// What [`Prepared::begin`] decided for a request, applied by [`Prepared::finish`].
+pub(crate) struct Pending {
+    nonce: String,
+    https: bool,
+}
+
+impl Prepared {
+    /// Before the handler: a fresh nonce, in the request's extensions.
+    pub(crate) fn begin(&self, req: &mut Request) -> Pending {
+        let nonce = new_nonce();
+        let https = is_https(req, self.trusted_proxies);
+        req.extensions_mut().insert(CspNonce(nonce.clone()));
+        Pending { nonce, https }
+    }
+
+    /// The CSP with `nonce` in place of each `{nonce}`, built in one allocation.
+    fn csp_value(&self, nonce: &str) -> Option<HeaderValue> {
+        let parts = self.csp_parts.as_ref()?;
+        let len = parts.iter().map(String::len).sum::<usize>() + nonce.len() * parts.len();
+        let mut value = Vec::with_capacity(len);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                value.extend_from_slice(nonce.as_bytes());
+            }
+            value.extend_from_slice(part.as_bytes());
+        }
+        HeaderValue::from_maybe_shared(axum::body::Bytes::from(value)).ok()
+    }
+
+    /// After the handler: the headers, on whatever the response is.
+    pub(crate) fn finish(&self, pending: Pending, response: &mut Response) {
+        let headers = response.headers_mut();
+        // One growth of the map for all the headers, instead of one per insert.
+        headers.reserve(self.fixed.len() + 2);
+        if let Some(v) = self.csp_value(&pending.nonce) {
+            headers.insert(self.csp_name.clone(), v);
+        }
+        for (name, value) in &self.fixed {
+            headers.insert(name.clone(), value.clone());
+        }
+        if pending.https
+            && let Some(v) = &self.hsts
+        {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, v.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions::{Session, SessionStore};
 
+pub(crate) mod layer;
+pub(crate) use layer::session_cookie;
+pub use layer::{SessionCookie, SessionLayer, SessionService};
+
 /// Flask-Login's key for the signed-in user: the user's `fs_uniquifier`.
 pub const USER_ID: &str = "_user_id";
 /// Flask-Login's freshness flag: `true` after a login with a password, `false` after a

@@ -61,7 +61,7 @@ pub struct CurrentUser {
     /// counts as now.
     pub fs_paa: Option<f64>,
     store: Arc<dyn UserDatastore>,
-    roles: Arc<OnceCell<Vec<Role>>>,
+    roles: Arc<OnceCell<Arc<[Role]>>>,
 }
 
 impl std::fmt::Debug for CurrentUser {
@@ -81,9 +81,14 @@ impl std::ops::Deref for CurrentUser {
 }
 
 impl CurrentUser {
-    pub(crate) fn new(user: User, via: Mechanism, fs_paa: Option<f64>, sec: &Security) -> Self {
+    pub(crate) fn new(
+        user: Arc<User>,
+        via: Mechanism,
+        fs_paa: Option<f64>,
+        sec: &Security,
+    ) -> Self {
         Self {
-            user: Arc::new(user),
+            user,
             via,
             fs_paa,
             store: Arc::clone(sec.store()),
@@ -97,9 +102,9 @@ impl CurrentUser {
     /// When the datastore fails.
     pub async fn roles(&self) -> Result<&[Role], DatastoreError> {
         self.roles
-            .get_or_try_init(|| self.store.roles_of(self.user.id))
+            .get_or_try_init(|| self.store.roles_of_shared(self.user.id))
             .await
-            .map(Vec::as_slice)
+            .map(|r| &**r)
     }
 
     /// Whether the user has a role.
@@ -188,12 +193,13 @@ async fn resolve(
         Mechanism::Session => by_session(parts, sec).await?,
         Mechanism::Basic => basic::authenticate(&parts.headers, sec).await?,
     };
-    let mut all = parts
-        .extensions
-        .remove::<Vec<Resolved>>()
-        .unwrap_or_default();
-    all.push(Resolved(mech, user.clone()));
-    parts.extensions.insert(all);
+    let resolved = Resolved(mech, user.clone());
+    match parts.extensions.get_mut::<Vec<Resolved>>() {
+        Some(all) => all.push(resolved),
+        None => {
+            parts.extensions.insert(vec![resolved]);
+        }
+    }
     Ok(user)
 }
 
@@ -204,7 +210,7 @@ async fn by_token(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, 
     let now = rampart_core::signing::unix_now();
     match sec
         .tokens()
-        .authenticate_claims_at(token, sec.store().as_ref(), now)
+        .authenticate_shared_at(token, sec.store().as_ref(), now)
         .await
     {
         Ok((user, claims)) => Ok(Some(CurrentUser::new(
@@ -226,7 +232,7 @@ async fn by_session(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>
     let Some(uid) = session.user_id().await? else {
         return Ok(None);
     };
-    match sec.store().find_user_by_uniquifier(&uid).await? {
+    match sec.store().find_user_by_uniquifier_shared(&uid).await? {
         Some(user) if user.active => {
             let paa = session.fs_paa().await?;
             Ok(Some(CurrentUser::new(user, Mechanism::Session, paa, sec)))
@@ -237,30 +243,46 @@ async fn by_session(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>
 
 /// The authentication layer: puts [`Security`] and the client address in the request, finds
 /// the auth token (header, query, JSON body) and signs in remember-me callers.
+/// ([`Security::install`] runs the same steps inside its combined layer.)
 pub async fn middleware(
     axum::extract::State(sec): axum::extract::State<Security>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    let (req, restored) = match prepare(&sec, req).await {
+        Ok(prepared) => prepared,
+        Err(response) => return response,
+    };
+    let mut response = next.run(req).await;
+    after(&sec, restored, &mut response);
+    response
+}
+
+/// The layer's work before the handler; `Err` is the answer to a request that cannot go on.
+/// The `Option<bool>` says whether a remember-me cookie restored the session (see
+/// [`after`]).
+pub(crate) async fn prepare(
+    sec: &Security,
+    mut req: Request,
+) -> Result<(Request, Option<bool>), Response> {
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
     req.extensions_mut().insert(addr);
     req.extensions_mut().insert(sec.clone());
-    let mut req = match find_token(req).await {
-        Ok(req) => req,
-        Err(response) => return response,
-    };
-    let restored = match remember_login(&mut req, &sec).await {
-        Ok(restored) => restored,
-        Err(e) => return e.into_response(),
-    };
-    let mut response = next.run(req).await;
+    let mut req = find_token(req).await?;
+    let restored = remember_login(&mut req, sec)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((req, restored))
+}
+
+/// The layer's work after the handler: a remember cookie that no longer names an active user
+/// is deleted.
+pub(crate) fn after(sec: &Security, restored: Option<bool>, response: &mut Response) {
     if restored == Some(false) {
-        // A remember cookie that no longer names an active user is deleted.
         response
             .headers_mut()
             .append(header::SET_COOKIE, sec.inner.remember.clear_header());
     }
-    response
 }
 
 /// Largest JSON or form body searched for `auth_token` and `csrf_token`.
@@ -360,14 +382,7 @@ pub(crate) async fn check_csrf(
 }
 
 fn has_session_cookie(parts: &Parts, sec: &Security) -> bool {
-    let name = sec.config().session_cookie_name.as_str();
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|kv| kv.trim().split_once('=').is_some_and(|(k, _)| k == name))
+    crate::session::session_cookie(&parts.headers, &sec.config().session_cookie_name).is_some()
 }
 
 /// Header first, then the query parameter (Flask-Security lets a later source override an

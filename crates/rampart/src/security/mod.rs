@@ -24,6 +24,7 @@
 
 mod builder;
 pub mod handlers;
+mod service;
 
 use std::sync::Arc;
 
@@ -33,8 +34,6 @@ use rampart_core::UserDatastore;
 use rampart_core::model::User;
 use rampart_password::PasswordEngine;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use builder::{BuildError, SecurityBuilder};
 pub use handlers::{UnauthnContext, UnauthnHandler, UnauthzContext, UnauthzHandler};
@@ -116,29 +115,7 @@ impl Security {
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
-        let app = app
-            .merge(endpoints.with_state(()))
-            .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::authn::middleware,
-            ))
-            .layer(self.session_layer());
-        match &self.inner.headers {
-            Some(h) => h.clone().wrap(app),
-            None => app,
-        }
-    }
-
-    fn session_layer(&self) -> SessionManagerLayer<DynSessionStore> {
-        let c = &self.inner.config;
-        SessionManagerLayer::new(self.inner.sessions.clone())
-            .with_name(c.session_cookie_name.clone())
-            .with_http_only(true)
-            .with_same_site(SameSite::Lax)
-            .with_secure(c.session_cookie_secure)
-            .with_path("/")
-            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-                c.session_lifetime_secs,
-            )))
+        app.merge(endpoints.with_state(()))
+            .layer(service::SecurityLayer::new(self))
     }
 }
