@@ -27,6 +27,11 @@ use report::CaseResults;
 use server::Server;
 use wrk::{Load, WrkResult};
 
+/// The same allocator as the `rampart` binary, so the bare server and the demo server differ
+/// only in what Rampart does per request.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The demo server's listening line (crates/rampart-cli/src/serve.rs).
 const RAMPART_LISTENING: &str = "rampart listening on http://";
 
