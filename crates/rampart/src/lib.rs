@@ -68,6 +68,7 @@
 //! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
 //! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
 //! - [`redirect`]: open-redirect protection of `next`;
+//! - [`freshness`]: recent re-authentication for sensitive actions, and `/verify`;
 //! - [`envelope`]: Flask-Security's JSON detection and response envelope;
 //! - [`messages`]: every `SECURITY_MSG_*` text;
 //! - [`password`]: normalization, policy and Flask-Security-compatible hashing;
@@ -83,6 +84,7 @@ pub mod config;
 pub mod csrf;
 pub mod envelope;
 pub mod extract;
+pub mod freshness;
 pub mod headers;
 pub mod messages;
 pub mod redirect;
@@ -95,8 +97,9 @@ pub use authn::{CurrentUser, Mechanism};
 pub use axum;
 pub use config::SecurityConfig;
 pub use extract::{
-    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, HttpAuthRequired,
-    OptionalUser, PermissionsAccepted, PermissionsRequired, RolesAccepted, RolesRequired,
+    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, FreshWithin,
+    HttpAuthRequired, OptionalUser, PermissionsAccepted, PermissionsRequired, RolesAccepted,
+    RolesRequired,
 };
 pub use rampart_core::{datastore, model};
 pub use rampart_password as password;

@@ -111,7 +111,7 @@ fn identity_attributes(sec: &Security) -> Value {
 
 /// The `user` payload: Flask-Security's `get_security_payload()` is `{}` by default; with
 /// `include_auth_token` it carries `authentication_token`.
-fn user_payload(sec: &Security, user: &User, with_token: bool) -> Value {
+pub(crate) fn user_payload(sec: &Security, user: &User, with_token: bool) -> Value {
     let mut map = Map::new();
     if with_token {
         let exp = sec.inner.token_expiry.as_ref().and_then(|f| f(user));
@@ -205,7 +205,7 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
     let mut errors = Errors::default();
     let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
     if let Some(next) = next.as_deref()
-        && !redirect::is_safe(next, host(&ctx.headers))
+        && !redirect::allowed(&ctx.sec, &ctx.headers, next)
     {
         errors.add("next", "INVALID_REDIRECT");
     }
@@ -267,7 +267,12 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
 
 /// Re-hashes a password stored with a deprecated scheme or parameters (Flask-Security's
 /// `verify_and_update_password`). A failure here is logged, never fatal to the login.
-async fn rehash_if_needed(sec: &Security, user: User, password: &str, needed: bool) -> User {
+pub(crate) async fn rehash_if_needed(
+    sec: &Security,
+    user: User,
+    password: &str,
+    needed: bool,
+) -> User {
     if !needed {
         return user;
     }
@@ -283,10 +288,6 @@ async fn rehash_if_needed(sec: &Security, user: User, password: &str, needed: bo
             user
         }
     }
-}
-
-fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|v| v.to_str().ok())
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
@@ -356,7 +357,7 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
     } else {
         let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
         let target = next
-            .filter(|n| redirect::is_safe(n, host(&ctx.headers)))
+            .filter(|n| redirect::allowed(sec, &ctx.headers, n))
             .map_or_else(
                 || sec.config().post_login_view.clone(),
                 |n| redirect::quote_location(&n),

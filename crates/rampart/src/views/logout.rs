@@ -1,5 +1,7 @@
 //! `POST /logout`: deletes the session and the remember-me cookie. JSON clients get
-//! `200 {"meta":{"code":200},"response":{}}`, browsers a redirect to the post-logout view.
+//! `200 {"meta":{"code":200},"response":{}}`, browsers a redirect to `next` (query or form
+//! field) when the open-redirect guard allows it, else to the post-logout view. An off-site
+//! `next` is ignored rather than refused: the user is signed out either way.
 
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
@@ -13,7 +15,7 @@ use crate::session::AuthSession;
 
 /// `POST /logout`.
 pub(crate) async fn post(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let Some(sec) = parts.extensions.get::<Security>().cloned() else {
         return Rejection::NotInstalled.into_response();
     };
@@ -42,10 +44,33 @@ pub(crate) async fn post(req: Request) -> Response {
     let mut response = if wants_json(&parts.headers) {
         Envelope::ok(StatusCode::OK).into_response()
     } else {
-        handlers::found(&sec.config().post_logout_view)
+        let next = next_of(&parts, body).await;
+        let target = next
+            .filter(|n| crate::redirect::allowed(&sec, &parts.headers, n))
+            .map_or_else(
+                || sec.config().post_logout_view.clone(),
+                |n| crate::redirect::quote_location(&n),
+            );
+        handlers::found(&target)
     };
     response
         .headers_mut()
         .append(header::SET_COOKIE, sec.inner.remember.clear_header());
     response
+}
+
+/// `next` from the form body (which wins) or the query string.
+async fn next_of(parts: &axum::http::request::Parts, body: axum::body::Body) -> Option<String> {
+    let from_body = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => super::form::Fields::parse(&parts.headers, &bytes)
+            .ok()
+            .and_then(|f| f.text("next")),
+        Err(_) => None,
+    };
+    from_body.or_else(|| {
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    })
 }
