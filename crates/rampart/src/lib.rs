@@ -65,7 +65,8 @@
 //! - [`authn`]: the token, session and Basic mechanisms, remember-me, client addresses;
 //! - [`session`]: server-side sessions and their Flask-Security keys;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
-//! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
+//! - [`csrf`]: Flask-WTF-compatible CSRF tokens, [`csrf::UnauthCsrf`] and the cross-site check;
+//! - [`csrf_cookie`]: the optional readable `XSRF-TOKEN` cookie for SPAs;
 //! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
 //! - [`redirect`]: open-redirect protection of `next`;
 //! - [`freshness`]: recent re-authentication for sensitive actions, and `/verify`;
@@ -82,6 +83,7 @@ pub mod accounts;
 pub mod authn;
 pub mod config;
 pub mod csrf;
+pub mod csrf_cookie;
 pub mod envelope;
 pub mod extract;
 pub mod freshness;

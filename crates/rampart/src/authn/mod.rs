@@ -348,7 +348,7 @@ pub(crate) async fn check_csrf(
         .get::<tower_sessions::Session>()
         .cloned()
         .map(AuthSession);
-    let token = crate::csrf::token_in(&parts.headers, parts.extensions.get());
+    let token = crate::csrf::request_token(sec, &parts.headers, parts.extensions.get());
     let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
     let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
     sec.inner
@@ -414,6 +414,7 @@ async fn remember_login(req: &mut Request, sec: &Security) -> Result<Option<bool
     match sec.store().find_user_by_uniquifier(&uid).await? {
         Some(user) if user.active => {
             session.login(&user.fs_uniquifier, false).await?;
+            crate::csrf_cookie::request_set(sec, &session).await?;
             tracing::info!(user_id = user.id, "signed in from the remember-me cookie");
             Ok(Some(true))
         }

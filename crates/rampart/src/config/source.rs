@@ -196,6 +196,27 @@ impl Source {
         }
     }
 
+    /// A table of plain values (e.g. `SECURITY_CSRF_COOKIE`): a TOML table, or in the
+    /// environment a JSON object.
+    pub(crate) fn table(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ConfigError> {
+        let bad = || invalid(key, "expected a table, e.g. {samesite = \"Lax\"}");
+        let value = match self.take(key) {
+            None => return Ok(None),
+            Some(Raw::Toml(t @ toml::Value::Table(_))) => {
+                serde_json::to_value(t).map_err(|_| bad())?
+            }
+            Some(Raw::Env(s)) => serde_json::from_str(&s).map_err(|_| bad())?,
+            Some(Raw::Toml(_)) => return Err(bad()),
+        };
+        match value {
+            serde_json::Value::Object(map) => Ok(Some(map)),
+            _ => Err(bad()),
+        }
+    }
+
     /// A duration: an integer number of seconds, or a string such as `"5 minutes"`,
     /// `"24 hours"`, `"1 day"`; negative values are allowed where Flask-Security allows them.
     pub(crate) fn duration_secs(&mut self, key: &str, default: i64) -> Result<i64, ConfigError> {

@@ -116,13 +116,25 @@ impl Security {
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
-        let app = app
-            .merge(endpoints.with_state(()))
-            .layer(axum::middleware::from_fn_with_state(
+        let mut app =
+            app.merge(endpoints.with_state(()))
+                .layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    crate::authn::middleware,
+                ));
+        if self.inner.config.csrf_cookie.is_some() {
+            app = app.layer(axum::middleware::from_fn_with_state(
                 self.clone(),
-                crate::authn::middleware,
-            ))
-            .layer(self.session_layer());
+                crate::csrf_cookie::layer,
+            ));
+        }
+        let mut app = app.layer(self.session_layer());
+        if self.inner.config.csrf_cross_site_check {
+            app = app.layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::csrf::cross_site_layer,
+            ));
+        }
         match &self.inner.headers {
             Some(h) => h.clone().wrap(app),
             None => app,

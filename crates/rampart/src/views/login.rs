@@ -85,6 +85,9 @@ pub(crate) async fn get(req: Request) -> Response {
         Ok(t) => t,
         Err(e) => return backend(e),
     };
+    if let Err(e) = crate::csrf_cookie::request_set(&ctx.sec, &ctx.session).await {
+        return backend(e);
+    }
     if ctx.json {
         let mut env = Envelope::ok(StatusCode::OK)
             .with("csrf_token", csrf)
@@ -179,7 +182,7 @@ async fn unauth_csrf(ctx: &Ctx, f: &Fields) -> Result<(), crate::csrf::CsrfError
         return Ok(());
     }
     let body = f.text("csrf_token").map(crate::csrf::BodyToken);
-    let token = crate::csrf::token_in(&ctx.headers, body.as_ref());
+    let token = crate::csrf::request_token(&ctx.sec, &ctx.headers, body.as_ref());
     let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
     let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
     ctx.sec
@@ -334,6 +337,9 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
         Err(r) => return r,
     };
     if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
+        return backend(e);
+    }
+    if let Err(e) = crate::csrf_cookie::request_set(sec, &ctx.session).await {
         return backend(e);
     }
     tracing::info!(user_id = user.id, "user logged in");

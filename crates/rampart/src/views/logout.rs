@@ -56,6 +56,14 @@ pub(crate) async fn post(req: Request) -> Response {
     response
         .headers_mut()
         .append(header::SET_COOKIE, sec.inner.remember.clear_header());
+    if let Some(clear) = sec
+        .config()
+        .csrf_cookie
+        .as_ref()
+        .and_then(|c| c.clear_header())
+    {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
     response
 }
 
