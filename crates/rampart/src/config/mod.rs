@@ -20,6 +20,7 @@
 //! assert!(loaded.config.trackable);
 //! ```
 
+mod headers;
 mod keys;
 mod password;
 mod source;
@@ -181,6 +182,10 @@ pub struct SecurityConfig {
     /// `SECURITY_CSRF_TRUSTED_ORIGINS` (Rampart-only): origins such as
     /// `https://app.example.com` allowed to send cross-site state-changing requests.
     pub csrf_trusted_origins: Vec<String>,
+    /// The security headers (Rampart-only `SECURITY_HEADERS`, `SECURITY_CSP*`,
+    /// `SECURITY_HSTS_*`, `SECURITY_FORCE_HTTPS*`, … see [`crate::headers`]); `None` when
+    /// `SECURITY_HEADERS` is false.
+    pub headers: Option<crate::headers::SecurityHeaders>,
     /// Where `next` may point besides the request's host (`SERVER_NAME`,
     /// `SECURITY_REDIRECT_ALLOW_SUBDOMAINS`, `SECURITY_REDIRECT_BASE_DOMAIN`,
     /// `SECURITY_REDIRECT_ALLOWED_SUBDOMAINS`).
@@ -239,6 +244,7 @@ impl Default for SecurityConfig {
             csrf_ignore_unauth_endpoints: false,
             logout_csrf: false,
             redirect: crate::redirect::RedirectPolicy::default(),
+            headers: Some(crate::headers::SecurityHeaders::default()),
             csrf_cookie: None,
             csrf_header: "X-XSRF-Token".to_owned(),
             csrf_cross_site_check: false,
@@ -382,6 +388,7 @@ impl SecurityConfig {
             )?,
             logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
             redirect: redirect_policy(&mut s)?,
+            headers: headers::read(&mut s)?,
             csrf_cookie: csrf_cookie(&mut s)?,
             csrf_header: s.string("SECURITY_CSRF_HEADER")?.unwrap_or(d.csrf_header),
             csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,

@@ -137,7 +137,9 @@ impl Security {
         }
         match &self.inner.headers {
             Some(h) => h.clone().wrap(app),
-            None => app,
+            None => app.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                crate::headers::panic_response,
+            )),
         }
     }
 

@@ -172,6 +172,15 @@ impl Req {
         self
     }
 
+    /// Replaces the `Host` header.
+    #[must_use]
+    pub fn host(mut self, host: &str) -> Self {
+        if let Some(h) = self.builder.headers_mut() {
+            h.insert(header::HOST, host.parse().unwrap());
+        }
+        self
+    }
+
     #[must_use]
     pub fn accept_json(self) -> Self {
         self.header("accept", "application/json")
