@@ -507,3 +507,85 @@ async fn cross_site_requests_are_refused_when_configured() {
     );
     assert!(resp.cookie("session").is_none());
 }
+
+fn load(pairs: &[(&str, &str)]) -> Result<SecurityConfig, rampart::config::ConfigError> {
+    let mut env: Vec<(String, String)> =
+        vec![("SECURITY_PASSWORD_SINGLE_HASH".into(), "true".into())];
+    env.extend(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    SecurityConfig::from_toml_and_env(None, env).map(|l| l.config)
+}
+
+#[test]
+fn csrf_cookie_cross_site_and_redirect_keys() {
+    use rampart::csrf_cookie::SameSite;
+    assert!(load(&[]).unwrap().csrf_cookie.is_none());
+    let c = load(&[
+        ("SECURITY_CSRF_COOKIE_NAME", "XSRF-TOKEN"),
+        (
+            "SECURITY_CSRF_COOKIE",
+            r#"{"samesite": "Lax", "httponly": true, "secure": false, "path": "/app"}"#,
+        ),
+        ("SECURITY_CSRF_COOKIE_REFRESH_EACH_REQUEST", "true"),
+        ("SECURITY_CSRF_CROSS_SITE_CHECK", "true"),
+        (
+            "SECURITY_CSRF_TRUSTED_ORIGINS",
+            "https://a.example,https://b.example",
+        ),
+        ("SERVER_NAME", "app.example.com"),
+        ("SECURITY_REDIRECT_ALLOW_SUBDOMAINS", "true"),
+        ("SECURITY_REDIRECT_BASE_DOMAIN", "example.com"),
+        ("SECURITY_REDIRECT_ALLOWED_SUBDOMAINS", r#"["api", "."]"#),
+    ])
+    .unwrap();
+    let k = c.csrf_cookie.unwrap();
+    assert_eq!(k.name, "XSRF-TOKEN");
+    assert_eq!(k.same_site, SameSite::Lax);
+    assert!(k.http_only && !k.secure && k.refresh_each_request);
+    assert_eq!(k.path, "/app");
+    assert!(c.csrf_cross_site_check);
+    assert_eq!(c.csrf_trusted_origins.len(), 2);
+    assert_eq!(c.redirect.server_name.as_deref(), Some("app.example.com"));
+    assert!(c.redirect.allow_subdomains);
+    assert_eq!(c.redirect.allowed_subdomains, ["api", "."]);
+    // The legacy `key` entry names the cookie.
+    let c = load(&[("SECURITY_CSRF_COOKIE", r#"{"key": "XSRF"}"#)]).unwrap();
+    assert_eq!(c.csrf_cookie.unwrap().name, "XSRF");
+    for (pairs, key) in [
+        (
+            vec![
+                ("SECURITY_CSRF_COOKIE_NAME", "X"),
+                ("SECURITY_CSRF_COOKIE", r#"{"samesite": "Loose"}"#),
+            ],
+            "SECURITY_CSRF_COOKIE",
+        ),
+        (
+            vec![
+                ("SECURITY_CSRF_COOKIE_NAME", "X"),
+                (
+                    "SECURITY_CSRF_COOKIE",
+                    r#"{"samesite": "None", "secure": false}"#,
+                ),
+            ],
+            "SECURITY_CSRF_COOKIE",
+        ),
+        (
+            vec![("SECURITY_CSRF_COOKIE_NAME", "bad name;")],
+            "SECURITY_CSRF_COOKIE_NAME",
+        ),
+        (
+            vec![("SECURITY_CSRF_CROSS_SITE_CHECK", "maybe")],
+            "SECURITY_CSRF_CROSS_SITE_CHECK",
+        ),
+    ] {
+        match load(&pairs) {
+            Err(rampart::config::ConfigError::Invalid { key: k, .. }) => {
+                assert_eq!(k, key, "{pairs:?}");
+            }
+            other => panic!("{pairs:?}: expected an error naming {key}, got {other:?}"),
+        }
+    }
+}
