@@ -169,8 +169,9 @@ impl<S: Send + Sync> FromRequestParts<S> for UnauthCsrf {
 
 /// Whether a state-changing request must be refused as cross-site: the browser's
 /// `Sec-Fetch-Site` is anything but `same-origin` or `none`, or (without Fetch Metadata) its
-/// `Origin` names another host than `Host` (or is `null`). Origins in `trusted` pass.
-pub fn is_cross_site(headers: &HeaderMap, trusted: &[String]) -> bool {
+/// `Origin` names another host than `host` (the `Host` header, or the URI's authority under
+/// HTTP/2), or is `null`. Origins in `trusted` pass.
+pub fn is_cross_site(headers: &HeaderMap, host: Option<&str>, trusted: &[String]) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin.is_some_and(|o| trusted.iter().any(|t| t.eq_ignore_ascii_case(o))) {
         return false;
@@ -184,7 +185,6 @@ pub fn is_cross_site(headers: &HeaderMap, trusted: &[String]) -> bool {
     let Some(origin) = origin else {
         return false;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (url::Url::parse(origin), host) {
         (Ok(o), Some(host)) if o.host_str().is_some() => {
             let authority = match o.port() {
@@ -208,12 +208,20 @@ pub async fn cross_site_layer(
 ) -> Response {
     let c = sec.config();
     let h = req.headers();
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            req.uri()
+                .authority()
+                .map(axum::http::uri::Authority::as_str)
+        });
     let token_only = h.get(header::COOKIE).is_none() && h.get("authentication-token").is_some();
     if c.csrf_enabled
         && c.csrf_cross_site_check
         && is_unsafe(req.method())
         && !token_only
-        && is_cross_site(h, &c.csrf_trusted_origins)
+        && is_cross_site(h, host, &c.csrf_trusted_origins)
     {
         return CsrfError::CrossSite.response(wants_json(h));
     }
@@ -302,7 +310,6 @@ mod tests {
         use axum::http::HeaderValue;
         let h = |pairs: &[(&'static str, &'static str)]| {
             let mut m = HeaderMap::new();
-            m.insert(header::HOST, HeaderValue::from_static("app.example.com"));
             for (k, v) in pairs {
                 m.insert(*k, HeaderValue::from_static(v));
             }
@@ -334,7 +341,18 @@ mod tests {
                 true,
             ),
         ] {
-            assert_eq!(is_cross_site(&h(&pairs), &trusted), cross, "{pairs:?}");
+            let headers = h(&pairs);
+            assert_eq!(
+                is_cross_site(&headers, Some("app.example.com"), &trusted),
+                cross,
+                "{pairs:?}"
+            );
+        }
+        // Without any host to compare with, an Origin cannot be proven same-origin.
+        for origin in ["http://app.example.com", "https://evil.example"] {
+            let mut m = HeaderMap::new();
+            m.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            assert!(is_cross_site(&m, None, &trusted));
         }
     }
 
