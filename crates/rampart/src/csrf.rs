@@ -197,16 +197,28 @@ pub fn is_cross_site(headers: &HeaderMap, host: Option<&str>, trusted: &[String]
     }
 }
 
-/// The cross-site check as a layer (`SECURITY_CSRF_CROSS_SITE_CHECK`), installed by
-/// [`Security::install`] on every route. Requests that carry no cookie but an
-/// `Authentication-Token` header are exempt: browsers cannot forge custom headers across
-/// sites without a CORS preflight, so token clients of other origins keep working.
+/// The cross-site check as a layer (`SECURITY_CSRF_CROSS_SITE_CHECK`), for routers outside
+/// [`Security::install`] (which runs the same check in its authentication layer). Requests
+/// that carry no cookie but an `Authentication-Token` header are exempt: browsers cannot forge
+/// custom headers across sites without a CORS preflight, so token clients of other origins
+/// keep working.
 pub async fn cross_site_layer(
     axum::extract::State(sec): axum::extract::State<Security>,
     req: Request,
     next: Next,
 ) -> Response {
+    match cross_site_refusal(&sec, &req) {
+        Some(refusal) => refusal,
+        None => next.run(req).await,
+    }
+}
+
+/// The refusal of a cross-site state-changing request, when the check is on.
+pub(crate) fn cross_site_refusal(sec: &Security, req: &Request) -> Option<Response> {
     let c = sec.config();
+    if !c.csrf_cross_site_check || !is_unsafe(req.method()) {
+        return None;
+    }
     let h = req.headers();
     let host = h
         .get(header::HOST)
@@ -217,15 +229,8 @@ pub async fn cross_site_layer(
                 .map(axum::http::uri::Authority::as_str)
         });
     let token_only = h.get(header::COOKIE).is_none() && h.get("authentication-token").is_some();
-    if c.csrf_enabled
-        && c.csrf_cross_site_check
-        && is_unsafe(req.method())
-        && !token_only
-        && is_cross_site(h, host, &c.csrf_trusted_origins)
-    {
-        return CsrfError::CrossSite.response(wants_json(h));
-    }
-    next.run(req).await
+    (c.csrf_enabled && !token_only && is_cross_site(h, host, &c.csrf_trusted_origins))
+        .then(|| CsrfError::CrossSite.response(wants_json(h)))
 }
 
 /// Flask-WTF's salt for CSRF tokens.

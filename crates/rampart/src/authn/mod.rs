@@ -242,6 +242,9 @@ pub async fn middleware(
     mut req: Request,
     next: Next,
 ) -> Response {
+    if let Some(refusal) = crate::csrf::cross_site_refusal(&sec, &req) {
+        return refusal;
+    }
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
     req.extensions_mut().insert(addr);
     req.extensions_mut().insert(sec.clone());

@@ -128,13 +128,7 @@ impl Security {
                 crate::csrf_cookie::layer,
             ));
         }
-        let mut app = app.layer(self.session_layer());
-        if self.inner.config.csrf_cross_site_check {
-            app = app.layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                crate::csrf::cross_site_layer,
-            ));
-        }
+        let app = app.layer(self.session_layer());
         match &self.inner.headers {
             Some(h) => h.clone().wrap(app),
             None => app.layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -589,3 +589,25 @@ fn csrf_cookie_cross_site_and_redirect_keys() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_cross_site_layer_guards_routers_outside_install() {
+    let (app, _) = counted_app(|c| c.csrf_cross_site_check = true).await;
+    let outside: Router = Router::new()
+        .route("/hook", post(|| async { "hooked" }))
+        .layer(axum::middleware::from_fn_with_state(
+            app.security.clone(),
+            rampart::csrf::cross_site_layer,
+        ));
+    let r = Req::new("POST", "/hook")
+        .accept_json()
+        .header("origin", "https://evil.example")
+        .send(&outside)
+        .await;
+    assert_eq!((r.status, r.errors()), (400, vec![CROSS_SITE.to_owned()]));
+    let r = Req::new("POST", "/hook")
+        .header("origin", "http://app.example.com")
+        .send(&outside)
+        .await;
+    assert_eq!((r.status, r.text.as_str()), (200, "hooked"));
+}
