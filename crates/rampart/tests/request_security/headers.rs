@@ -252,6 +252,21 @@ async fn csp_and_headers_from_configuration_keys() {
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert!(r.header("permissions-policy").is_none());
 
+    // The same from a TOML file.
+    let toml = "SECURITY_PASSWORD_SINGLE_HASH = true\n\
+                SECURITY_CSP = { default-src = \"'self'\", img-src = [\"'self'\", \"data:\"] }\n\
+                SECURITY_CSP_REPORT_TO = \"csp\"\nSECURITY_HSTS_PRELOAD = true\n";
+    let c = SecurityConfig::from_toml_and_env(Some(toml), Vec::new())
+        .unwrap()
+        .config;
+    let h = c.headers.unwrap();
+    assert!(h.hsts_preload);
+    assert_eq!(
+        h.csp.unwrap().render("N"),
+        "default-src 'self'; img-src 'self' data:; script-src 'nonce-N'; style-src 'nonce-N'; \
+         report-to csp"
+    );
+
     // Off switches.
     let c = load(&[("SECURITY_CSP", "false")]).unwrap();
     let h = c.headers.unwrap();
