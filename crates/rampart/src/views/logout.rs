@@ -27,11 +27,14 @@ pub(crate) async fn post(req: Request) -> Response {
         && let Some(user) = &current
         && let Err(error) = authn::check_csrf(&mut parts, &sec, user).await
     {
-        return Rejection::Csrf {
-            error,
-            wants_json: wants_json(&parts.headers),
+        if wants_json(&parts.headers) {
+            return Rejection::Csrf {
+                error,
+                wants_json: true,
+            }
+            .into_response();
         }
-        .into_response();
+        return confirm_page(&sec, &parts, error).await;
     }
     if let Some(session) = parts.extensions.get::<tower_sessions::Session>()
         && let Err(e) = AuthSession(session.clone()).logout().await
@@ -65,6 +68,36 @@ pub(crate) async fn post(req: Request) -> Response {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
+}
+
+/// Flask-Security 5.9's answer to a browser logout without a valid CSRF token
+/// (`SECURITY_LOGOUT_CSRF`): a 400 "confirm sign out" page whose form carries the token, so a
+/// forged logout does nothing and the user can still sign out with one click.
+async fn confirm_page(
+    sec: &Security,
+    parts: &axum::http::request::Parts,
+    error: crate::csrf::CsrfError,
+) -> Response {
+    tracing::info!(reason = %error, "logout without a valid CSRF token");
+    let token = match parts.extensions.get::<tower_sessions::Session>() {
+        Some(s) => sec
+            .inner
+            .csrf
+            .token_for(&AuthSession(s.clone()))
+            .await
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title>\
+         </head><body><main><h1>Sign out?</h1><p class=\"error\">{error}</p>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
+         <button type=\"submit\">Sign out</button></form></main></body></html>",
+        action = super::page::escape(&sec.config().logout_url),
+        token = super::page::escape(&token),
+    );
+    (StatusCode::BAD_REQUEST, axum::response::Html(body)).into_response()
 }
 
 /// `next` from the form body (which wins) or the query string.

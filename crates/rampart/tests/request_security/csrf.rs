@@ -611,3 +611,60 @@ async fn the_cross_site_layer_guards_routers_outside_install() {
         .await;
     assert_eq!((r.status, r.text.as_str()), (200, "hooked"));
 }
+
+#[tokio::test]
+async fn logout_csrf_confirm_page_for_browsers() {
+    let (app, _) = counted_app(|c| c.logout_csrf = true).await;
+    let r = &app.router;
+    let (s, _) = login(r, USER, &Jar::default()).await;
+    // A forged browser logout: nothing happens, the page offers a real sign-out form.
+    let page = Req::new("POST", "/logout")
+        .browser()
+        .jar(&s.jar)
+        .form("")
+        .send(r)
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        page.text.contains(MISSING) && page.text.contains("name=\"csrf_token\""),
+        "{}",
+        page.text
+    );
+    let me = Req::new("GET", "/state")
+        .accept_json()
+        .jar(&s.jar)
+        .send(r)
+        .await;
+    assert_eq!(me.status, 200, "still signed in");
+    // JSON clients get the envelope.
+    let j = Req::new("POST", "/logout")
+        .accept_json()
+        .jar(&s.jar)
+        .json(&json!({}))
+        .send(r)
+        .await;
+    assert_eq!((j.status, j.errors()), (400, vec![MISSING.to_owned()]));
+    // Submitting the page's form signs out.
+    let token = page
+        .text
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let out = Req::new("POST", "/logout")
+        .browser()
+        .jar(&s.jar)
+        .form(&format!("csrf_token={token}"))
+        .send(r)
+        .await;
+    assert_eq!(out.status, 302, "{out:?}");
+    let me = Req::new("GET", "/state")
+        .accept_json()
+        .jar(&s.jar)
+        .send(r)
+        .await;
+    assert_eq!(me.status, 401);
+}
