@@ -408,6 +408,7 @@ async fn verify_restores_freshness() {
         r.json["response"]["has_webauthn_verify_credential"],
         json!(false)
     );
+    assert_eq!(r.header("cache-control"), Some("private, no-store"), "{r}");
     let r = app
         .post("/verify")
         .accept_json()
