@@ -20,6 +20,7 @@
 //! assert!(loaded.config.trackable);
 //! ```
 
+mod csrf;
 mod headers;
 mod keys;
 mod password;
@@ -389,7 +390,7 @@ impl SecurityConfig {
             logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
             redirect: redirect_policy(&mut s)?,
             headers: headers::read(&mut s)?,
-            csrf_cookie: csrf_cookie(&mut s)?,
+            csrf_cookie: csrf::cookie(&mut s)?,
             csrf_header: s.string("SECURITY_CSRF_HEADER")?.unwrap_or(d.csrf_header),
             csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
@@ -441,55 +442,6 @@ fn mechanisms(
             )),
         })
         .collect()
-}
-
-/// The CSRF cookie options; a legacy `key` entry of `SECURITY_CSRF_COOKIE` names the cookie.
-fn csrf_cookie(s: &mut Source) -> Result<Option<crate::csrf_cookie::CsrfCookie>, ConfigError> {
-    use crate::csrf_cookie::{CsrfCookie, SameSite};
-    let key = "SECURITY_CSRF_COOKIE";
-    let table = s.table(key)?.unwrap_or_default();
-    let name = s
-        .string("SECURITY_CSRF_COOKIE_NAME")?
-        .or_else(|| table.get("key").and_then(|v| v.as_str()).map(str::to_owned))
-        .filter(|n| !n.is_empty());
-    let refresh = s.bool("SECURITY_CSRF_COOKIE_REFRESH_EACH_REQUEST", false)?;
-    let Some(name) = name else {
-        return Ok(None);
-    };
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(source::invalid(
-            "SECURITY_CSRF_COOKIE_NAME",
-            "must be a cookie name (letters, digits, - _ .)",
-        ));
-    }
-    let mut c = CsrfCookie::new(name);
-    c.refresh_each_request = refresh;
-    for (k, v) in &table {
-        let bad = |what: &str| source::invalid(key, &format!("{k}: expected {what}"));
-        match k.to_ascii_lowercase().as_str() {
-            "key" => {}
-            "samesite" => {
-                c.same_site = match v.as_str().map(str::to_ascii_lowercase).as_deref() {
-                    Some("strict") => SameSite::Strict,
-                    Some("lax") => SameSite::Lax,
-                    Some("none") => SameSite::None,
-                    _ => return Err(bad("Strict, Lax or None")),
-                }
-            }
-            "httponly" => c.http_only = v.as_bool().ok_or_else(|| bad("true or false"))?,
-            "secure" => c.secure = v.as_bool().ok_or_else(|| bad("true or false"))?,
-            "path" => c.path = v.as_str().ok_or_else(|| bad("a path"))?.to_owned(),
-            "domain" => c.domain = v.as_str().map(str::to_owned),
-            _ => return Err(bad("one of samesite, httponly, secure, path, domain")),
-        }
-    }
-    if c.same_site == SameSite::None && !c.secure {
-        return Err(source::invalid(key, "samesite None requires secure"));
-    }
-    Ok(Some(c))
 }
 
 /// The redirect allow-list options.
