@@ -8,6 +8,8 @@
 mod corpus;
 #[path = "request_security/csrf.rs"]
 mod csrf;
+#[path = "request_security/csrf_cookie.rs"]
+mod csrf_cookie;
 #[path = "request_security/freshness.rs"]
 mod freshness;
 #[path = "request_security/headers.rs"]
