@@ -25,7 +25,7 @@ pub struct Demo {
     pub store: SqlDatastore,
 }
 
-/// The demo's routes; `test_hooks` adds `POST /api/test/stale`.
+/// The demo's routes; `test_hooks` adds `POST /api/test/stale` and `/api/test/panic`.
 pub fn routes(demo: Demo, test_hooks: bool) -> Router {
     let mut r = Router::new()
         .route("/api/public", get(public))
@@ -37,9 +37,18 @@ pub fn routes(demo: Demo, test_hooks: bool) -> Router {
         .route("/api/fresh", post(fresh))
         .route("/api/mutate", post(mutate));
     if test_hooks {
-        r = r.route("/api/test/stale", post(stale));
+        r = r
+            .route("/api/test/stale", post(stale))
+            .route("/api/test/panic", get(panic_hook).post(panic_hook));
     }
     r.with_state(demo)
+}
+
+/// Test hook: a handler bug, to show that a panic is answered with a 500 envelope that carries
+/// the security headers (and that the server keeps serving).
+#[allow(clippy::unused_async)]
+async fn panic_hook() -> Response {
+    panic!("test hook: deliberate panic")
 }
 
 /// The demo's replaced unauthorized answer ("Security Patterns"): always this JSON.

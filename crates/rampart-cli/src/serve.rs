@@ -33,6 +33,8 @@ pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     // endpoints such as /login skip it.
     c.csrf_protect_mechanisms = vec![rampart::Mechanism::Session, rampart::Mechanism::Basic];
     c.csrf_ignore_unauth_endpoints = true;
+    // Defence in depth: state-changing requests a browser marks cross-site are refused.
+    c.csrf_cross_site_check = true;
     if c.secret_key.is_none() {
         tracing::warn!(
             "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"

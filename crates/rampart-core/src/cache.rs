@@ -21,9 +21,13 @@ use crate::model::{NewRole, NewUser, NewWebAuthn, Role, User, WebAuthnCredential
 const MAX_ENTRIES: usize = 50_000;
 
 /// A bounded map of values that expire after a fixed time-to-live.
+///
+/// Keys are hashed with foldhash (randomly seeded per process) rather than SipHash: only
+/// values that already passed verification (signed tokens, uniquifiers of real users) are
+/// inserted, and the map is bounded, so a fast hash costs no flooding resistance that matters.
 pub struct TtlMap<K, V> {
     ttl: Duration,
-    entries: Mutex<HashMap<K, (Instant, V)>>,
+    entries: Mutex<HashMap<K, (Instant, V), foldhash::fast::RandomState>>,
 }
 
 impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
@@ -31,7 +35,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::with_hasher(foldhash::fast::RandomState::default())),
         }
     }
 

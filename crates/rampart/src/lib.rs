@@ -65,9 +65,11 @@
 //! - [`authn`]: the token, session and Basic mechanisms, remember-me, client addresses;
 //! - [`session`]: server-side sessions and their Flask-Security keys;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
-//! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
+//! - [`csrf`]: Flask-WTF-compatible CSRF tokens, [`csrf::UnauthCsrf`] and the cross-site check;
+//! - [`csrf_cookie`]: the optional readable `XSRF-TOKEN` cookie for SPAs;
 //! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
 //! - [`redirect`]: open-redirect protection of `next`;
+//! - [`freshness`]: recent re-authentication for sensitive actions, and `/verify`;
 //! - [`envelope`]: Flask-Security's JSON detection and response envelope;
 //! - [`messages`]: every `SECURITY_MSG_*` text;
 //! - [`password`]: normalization, policy and Flask-Security-compatible hashing;
@@ -81,8 +83,10 @@ pub mod accounts;
 pub mod authn;
 pub mod config;
 pub mod csrf;
+pub mod csrf_cookie;
 pub mod envelope;
 pub mod extract;
+pub mod freshness;
 pub mod headers;
 pub mod messages;
 pub mod redirect;
@@ -95,8 +99,9 @@ pub use authn::{CurrentUser, Mechanism};
 pub use axum;
 pub use config::SecurityConfig;
 pub use extract::{
-    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, HttpAuthRequired,
-    OptionalUser, PermissionsAccepted, PermissionsRequired, RolesAccepted, RolesRequired,
+    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, FreshWithin,
+    HttpAuthRequired, OptionalUser, PermissionsAccepted, PermissionsRequired, RolesAccepted,
+    RolesRequired,
 };
 pub use rampart_core::{datastore, model};
 pub use rampart_password as password;

@@ -142,7 +142,9 @@ impl AuthSession {
         } else {
             let _ = self.0.remove_value(FS_PAA).await?;
         }
-        // A new login gets a new CSRF secret (token rotation on login).
+        // A new login starts without a grace period and with a new CSRF secret (token
+        // rotation on login).
+        let _ = self.0.remove_value(crate::freshness::FS_GEXP).await?;
         let _ = self.0.remove_value(CSRF_TOKEN).await?;
         Ok(())
     }
@@ -153,6 +155,15 @@ impl AuthSession {
     /// When the store fails.
     pub async fn logout(&self) -> Result<(), SessionError> {
         Ok(self.0.flush().await?)
+    }
+
+    /// Records a re-authentication (`/verify`): the primary-authentication time becomes now.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn reauthenticated(&self) -> Result<(), SessionError> {
+        self.0.insert(FRESH, true).await?;
+        Ok(self.0.insert(FS_PAA, now_f64()).await?)
     }
 
     /// Moves the recorded authentication time (test hooks and freshness tests).

@@ -11,56 +11,9 @@ use axum::http::{Request, header};
 use rampart::{Security, SecurityConfig};
 use tower::ServiceExt as _;
 
-/// Known open-redirect bypass patterns (PayloadsAllTheThings, Flask-Security's advisories
-/// CVE-2021-32618, CVE-2023-49438, GHSA-w2j7-f3c6-g8cw, GHSA-ccgp-pv8r-95wm).
-const BYPASSES: &[&str] = &[
-    "//evil.com",
-    "///evil.com",
-    "////evil.com",
-    "\\\\evil.com",
-    "\\/evil.com",
-    "/\\evil.com",
-    "/\\/evil.com",
-    "\\\\/evil.com",
-    "https://evil.com",
-    "http://evil.com/app.example.com",
-    "http://app.example.com.evil.com/",
-    "http://app.example.com@evil.com/",
-    "http://user:pass@evil.com/",
-    "https:evil.com",
-    "http:/evil.com",
-    "http:\\\\evil.com",
-    "https:/\\evil.com",
-    "//evil.com/%2F..",
-    "/%09/evil.com",
-    "/\t/evil.com",
-    "/\n/evil.com",
-    "/\r/evil.com",
-    " //evil.com",
-    "\t//evil.com",
-    "//evil%E3%80%82com",
-    "//evil。com",
-    "//ｅｖｉｌ.com",
-    "javascript:alert(1)",
-    "JavaScript:alert(1)",
-    "javascript://%0Aalert(1)",
-    "java\tscript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "vbscript:msgbox(1)",
-    "file:///etc/passwd",
-    "ftp://evil.com",
-    "//google.com@evil.com",
-    "http://[::1]@evil.com",
-    "http://evil.com#app.example.com",
-    "http://evil.com?app.example.com",
-    "http://sub.app.example.com/",
-    "https://app.example.com.evil.com",
-    "evil.com",
-    "evil.com/path",
-    "%2F%2Fevil.com",
-    "/%2F%2Fevil.com",
-    "http:%2F%2Fevil.com",
-];
+#[path = "request_security/corpus.rs"]
+mod corpus;
+use corpus::BYPASSES;
 
 const HOST: &str = "app.example.com";
 

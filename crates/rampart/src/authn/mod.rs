@@ -128,9 +128,13 @@ impl CurrentUser {
     }
 }
 
-/// The token a request carries, found by the layer.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenCandidate(pub(crate) String);
+/// Authentication's working state in a request (one extension, not one per item): the token
+/// the layer found, and each mechanism's outcome once resolved.
+#[derive(Clone, Default)]
+struct AuthScratch {
+    token: Option<String>,
+    resolved: Vec<Resolved>,
+}
 
 /// A mechanism's cached outcome for this request.
 #[derive(Clone)]
@@ -183,8 +187,8 @@ async fn resolve(
 ) -> Result<Option<CurrentUser>, AuthnError> {
     let cached = parts
         .extensions
-        .get::<Vec<Resolved>>()
-        .and_then(|v| v.iter().find(|r| r.0 == mech).cloned());
+        .get::<AuthScratch>()
+        .and_then(|s| s.resolved.iter().find(|r| r.0 == mech).cloned());
     if let Some(Resolved(_, user)) = cached {
         return Ok(user);
     }
@@ -194,17 +198,24 @@ async fn resolve(
         Mechanism::Basic => basic::authenticate(&parts.headers, sec).await?,
     };
     let resolved = Resolved(mech, user.clone());
-    match parts.extensions.get_mut::<Vec<Resolved>>() {
-        Some(all) => all.push(resolved),
+    match parts.extensions.get_mut::<AuthScratch>() {
+        Some(scratch) => scratch.resolved.push(resolved),
         None => {
-            parts.extensions.insert(vec![resolved]);
+            parts.extensions.insert(AuthScratch {
+                token: None,
+                resolved: vec![resolved],
+            });
         }
     }
     Ok(user)
 }
 
 async fn by_token(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, AuthnError> {
-    let Some(TokenCandidate(token)) = parts.extensions.get::<TokenCandidate>() else {
+    let Some(token) = parts
+        .extensions
+        .get::<AuthScratch>()
+        .and_then(|s| s.token.as_deref())
+    else {
         return Ok(None);
     };
     let now = rampart_core::signing::unix_now();
@@ -265,6 +276,9 @@ pub(crate) async fn prepare(
     sec: &Security,
     mut req: Request,
 ) -> Result<(Request, Option<bool>), Response> {
+    if let Some(refusal) = crate::csrf::cross_site_refusal(sec, &req) {
+        return Err(refusal);
+    }
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
     req.extensions_mut().insert(addr);
     req.extensions_mut().insert(sec.clone());
@@ -330,7 +344,10 @@ async fn find_token(mut req: Request) -> Result<Request, Response> {
         req = Request::from_parts(parts, Body::from(bytes));
     }
     if let Some(token) = header_token.or(body_token).filter(|t| !t.is_empty()) {
-        req.extensions_mut().insert(TokenCandidate(token));
+        req.extensions_mut().insert(AuthScratch {
+            token: Some(token),
+            resolved: Vec::with_capacity(1),
+        });
     }
     if let Some(csrf) = body_csrf.filter(|t| !t.is_empty()) {
         req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
@@ -370,7 +387,7 @@ pub(crate) async fn check_csrf(
         .get::<tower_sessions::Session>()
         .cloned()
         .map(AuthSession);
-    let token = crate::csrf::token_in(&parts.headers, parts.extensions.get());
+    let token = crate::csrf::request_token(sec, &parts.headers, parts.extensions.get());
     let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
     let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
     sec.inner
@@ -429,6 +446,7 @@ async fn remember_login(req: &mut Request, sec: &Security) -> Result<Option<bool
     match sec.store().find_user_by_uniquifier(&uid).await? {
         Some(user) if user.active => {
             session.login(&user.fs_uniquifier, false).await?;
+            crate::csrf_cookie::request_set(sec, &session).await?;
             tracing::info!(user_id = user.id, "signed in from the remember-me cookie");
             Ok(Some(true))
         }

@@ -20,6 +20,8 @@
 //! assert!(loaded.config.trackable);
 //! ```
 
+mod csrf;
+mod headers;
 mod keys;
 mod password;
 mod source;
@@ -117,6 +119,15 @@ pub struct SecurityConfig {
     pub freshness_secs: i64,
     /// `SECURITY_FRESHNESS_GRACE_PERIOD` in seconds (default 1 h).
     pub freshness_grace_period_secs: i64,
+    /// `SECURITY_FRESHNESS_ALLOW_AUTH_TOKEN` (default true): a token's `fs_paa` can satisfy
+    /// freshness.
+    pub freshness_allow_auth_token: bool,
+    /// `SECURITY_VERIFY_URL` (default `/verify`); the endpoint exists unless
+    /// `SECURITY_FRESHNESS` is negative.
+    pub verify_url: String,
+    /// `SECURITY_POST_VERIFY_VIEW` (default `/`): where browsers go after `/verify` without a
+    /// `next`.
+    pub post_verify_view: String,
     /// `SESSION_COOKIE_NAME` (Flask's key; default `session`).
     pub session_cookie_name: String,
     /// `SESSION_COOKIE_SECURE` (Flask's key): mark session and remember cookies `Secure`.
@@ -159,6 +170,27 @@ pub struct SecurityConfig {
     pub csrf_ignore_unauth_endpoints: bool,
     /// `SECURITY_LOGOUT_CSRF`: check CSRF on logout.
     pub logout_csrf: bool,
+    /// The readable CSRF cookie for SPAs (`SECURITY_CSRF_COOKIE_NAME`, `SECURITY_CSRF_COOKIE`,
+    /// `SECURITY_CSRF_COOKIE_REFRESH_EACH_REQUEST`); `None` (default): no cookie.
+    pub csrf_cookie: Option<crate::csrf_cookie::CsrfCookie>,
+    /// `SECURITY_CSRF_HEADER` (default `X-XSRF-Token`): accepted besides `X-CSRFToken` and
+    /// `X-CSRF-Token`.
+    pub csrf_header: String,
+    /// `SECURITY_CSRF_CROSS_SITE_CHECK` (Rampart-only, default false): refuse state-changing
+    /// requests that the browser marks cross-site (`Sec-Fetch-Site`) or whose `Origin` is
+    /// another host, unless the origin is in `SECURITY_CSRF_TRUSTED_ORIGINS`.
+    pub csrf_cross_site_check: bool,
+    /// `SECURITY_CSRF_TRUSTED_ORIGINS` (Rampart-only): origins such as
+    /// `https://app.example.com` allowed to send cross-site state-changing requests.
+    pub csrf_trusted_origins: Vec<String>,
+    /// The security headers (Rampart-only `SECURITY_HEADERS`, `SECURITY_CSP*`,
+    /// `SECURITY_HSTS_*`, `SECURITY_FORCE_HTTPS*`, … see [`crate::headers`]); `None` when
+    /// `SECURITY_HEADERS` is false.
+    pub headers: Option<crate::headers::SecurityHeaders>,
+    /// Where `next` may point besides the request's host (`SERVER_NAME`,
+    /// `SECURITY_REDIRECT_ALLOW_SUBDOMAINS`, `SECURITY_REDIRECT_BASE_DOMAIN`,
+    /// `SECURITY_REDIRECT_ALLOWED_SUBDOMAINS`).
+    pub redirect: crate::redirect::RedirectPolicy,
     /// `SECURITY_TOKEN_MAX_AGE` in seconds (default 15 min since Flask-Security 5.9). Must be
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
@@ -188,6 +220,9 @@ impl Default for SecurityConfig {
             return_generic_responses: false,
             freshness_secs: 86_400,
             freshness_grace_period_secs: 3600,
+            freshness_allow_auth_token: true,
+            verify_url: "/verify".to_owned(),
+            post_verify_view: "/".to_owned(),
             token_max_age_secs: 900,
             session_cookie_name: "session".to_owned(),
             session_cookie_secure: false,
@@ -209,6 +244,12 @@ impl Default for SecurityConfig {
             ],
             csrf_ignore_unauth_endpoints: false,
             logout_csrf: false,
+            redirect: crate::redirect::RedirectPolicy::default(),
+            headers: Some(crate::headers::SecurityHeaders::default()),
+            csrf_cookie: None,
+            csrf_header: "X-XSRF-Token".to_owned(),
+            csrf_cross_site_check: false,
+            csrf_trusted_origins: Vec::new(),
         }
     }
 }
@@ -315,6 +356,12 @@ impl SecurityConfig {
                 "SECURITY_FRESHNESS_GRACE_PERIOD",
                 d.freshness_grace_period_secs,
             )?,
+            freshness_allow_auth_token: s.bool(
+                "SECURITY_FRESHNESS_ALLOW_AUTH_TOKEN",
+                d.freshness_allow_auth_token,
+            )?,
+            verify_url: url_key(&mut s, "SECURITY_VERIFY_URL", d.verify_url)?,
+            post_verify_view: url_key(&mut s, "SECURITY_POST_VERIFY_VIEW", d.post_verify_view)?,
             token_max_age_secs: s.duration_secs("SECURITY_TOKEN_MAX_AGE", d.token_max_age_secs)?,
             session_cookie_name: s
                 .string("SESSION_COOKIE_NAME")?
@@ -341,6 +388,12 @@ impl SecurityConfig {
                 d.csrf_ignore_unauth_endpoints,
             )?,
             logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
+            redirect: redirect_policy(&mut s)?,
+            headers: headers::read(&mut s)?,
+            csrf_cookie: csrf::cookie(&mut s)?,
+            csrf_header: s.string("SECURITY_CSRF_HEADER")?.unwrap_or(d.csrf_header),
+            csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,
+            csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
         };
         adjust(&mut config);
         config.check()?;
@@ -389,6 +442,20 @@ fn mechanisms(
             )),
         })
         .collect()
+}
+
+/// The redirect allow-list options.
+fn redirect_policy(s: &mut Source) -> Result<crate::redirect::RedirectPolicy, ConfigError> {
+    Ok(crate::redirect::RedirectPolicy {
+        server_name: s.string("SERVER_NAME")?.filter(|v| !v.is_empty()),
+        allow_subdomains: s.bool("SECURITY_REDIRECT_ALLOW_SUBDOMAINS", false)?,
+        base_domain: s
+            .string("SECURITY_REDIRECT_BASE_DOMAIN")?
+            .filter(|v| !v.is_empty()),
+        allowed_subdomains: s
+            .list("SECURITY_REDIRECT_ALLOWED_SUBDOMAINS")?
+            .unwrap_or_default(),
+    })
 }
 
 /// A path setting: must start with `/`.

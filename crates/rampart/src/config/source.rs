@@ -32,6 +32,7 @@ pub(crate) fn is_config_key(key: &str) -> bool {
                 | "PERMANENT_SESSION_LIFETIME"
                 | "WTF_CSRF_ENABLED"
                 | "WTF_CSRF_TIME_LIMIT"
+                | "SERVER_NAME"
         )
 }
 
@@ -192,6 +193,27 @@ impl Source {
                     .map(Some)
             }
             Some(Raw::Toml(_)) => Err(bad()),
+        }
+    }
+
+    /// A table of plain values (e.g. `SECURITY_CSRF_COOKIE`): a TOML table, or in the
+    /// environment a JSON object.
+    pub(crate) fn table(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ConfigError> {
+        let bad = || invalid(key, "expected a table, e.g. {samesite = \"Lax\"}");
+        let value = match self.take(key) {
+            None => return Ok(None),
+            Some(Raw::Toml(t @ toml::Value::Table(_))) => {
+                serde_json::to_value(t).map_err(|_| bad())?
+            }
+            Some(Raw::Env(s)) => serde_json::from_str(&s).map_err(|_| bad())?,
+            Some(Raw::Toml(_)) => return Err(bad()),
+        };
+        match value {
+            serde_json::Value::Object(map) => Ok(Some(map)),
+            _ => Err(bad()),
         }
     }
 

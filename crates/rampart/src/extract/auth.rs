@@ -8,8 +8,9 @@ use axum::http::request::Parts;
 use super::{BasicOnly, Mechanisms, Rejection, SessionOrToken, TokenOnly};
 use crate::authn::{self, CurrentUser};
 use crate::envelope::wants_json;
+use crate::freshness;
 use crate::security::Security;
-use crate::session::now_f64;
+use crate::session::AuthSession;
 
 pub(crate) fn security(parts: &Parts) -> Result<Security, Rejection> {
     parts
@@ -74,9 +75,10 @@ pub type AuthTokenRequired = AuthRequired<TokenOnly>;
 pub type HttpAuthRequired = AuthRequired<BasicOnly>;
 
 /// Session or token authentication that is also **fresh**: primary authentication (password,
-/// Basic, or a token's `fs_paa`) within `SECURITY_FRESHNESS`. A stale caller gets
-/// Flask-Security's re-authentication answer (JSON 401 `reauth_required`, or a redirect to
-/// `/verify?next=`). A negative `SECURITY_FRESHNESS` disables the check.
+/// `/verify`, Basic, or a token's `fs_paa`) within `SECURITY_FRESHNESS`, or a session inside
+/// its grace period (`SECURITY_FRESHNESS_GRACE_PERIOD`); see [`crate::freshness`]. A stale
+/// caller gets Flask-Security's re-authentication answer (JSON 401 `reauth_required`, or a
+/// redirect to `/verify?next=`). A negative `SECURITY_FRESHNESS` disables the check.
 #[derive(Debug, Clone)]
 pub struct FreshRequired {
     /// The caller.
@@ -94,31 +96,81 @@ impl<S: Send + Sync> FromRequestParts<S> for FreshRequired {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
-        let AuthRequired { user, .. } =
-            AuthRequired::<SessionOrToken>::from_request_parts(parts, state).await?;
         let sec = security(parts)?;
-        let within = sec.config().freshness_secs;
-        if within < 0 || user.via == authn::Mechanism::Basic {
-            return Ok(Self { user });
-        }
-        let fresh = user.fs_paa.is_some_and(|paa| {
-            let age = now_f64() - paa;
-            #[allow(clippy::cast_precision_loss)]
-            let within = within as f64;
-            -within < age && age < within
-        });
-        if fresh {
-            return Ok(Self { user });
-        }
-        Err(Rejection::Stale {
-            unified_signin: sec.config().unified_signin,
-            wants_json: wants_json(&parts.headers),
-            next: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        let window = freshness::Window::configured(sec.config());
+        let user = fresh::<S, SessionOrToken>(parts, state, window).await?;
+        Ok(Self { user })
+    }
+}
+
+/// Like [`FreshRequired`] with its own window and grace period in seconds, and optionally
+/// other mechanisms: `@auth_required(within=5, grace=0)` is `FreshWithin<300, 0>`, and
+/// `@auth_required("token", "session", "basic", within=5)` is
+/// `FreshWithin<300, 3600, AnyMechanism>` (Basic is always fresh).
+#[derive(Debug, Clone)]
+pub struct FreshWithin<
+    const WITHIN_SECS: i64,
+    const GRACE_SECS: i64,
+    M: Mechanisms = SessionOrToken,
+> {
+    /// The caller.
+    pub user: CurrentUser,
+    _mechanisms: PhantomData<M>,
+}
+
+impl<const W: i64, const G: i64, M: Mechanisms> std::ops::Deref for FreshWithin<W, G, M> {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
+
+impl<const W: i64, const G: i64, M: Mechanisms, S: Send + Sync> FromRequestParts<S>
+    for FreshWithin<W, G, M>
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        let window = freshness::Window {
+            within_secs: W,
+            grace_secs: G,
+        };
+        let user = fresh::<S, M>(parts, state, window).await?;
+        Ok(Self {
+            user,
+            _mechanisms: PhantomData,
         })
     }
+}
+
+/// Authenticates by one of `M`'s mechanisms, checks CSRF, then freshness for `window`.
+async fn fresh<S: Send + Sync, M: Mechanisms>(
+    parts: &mut Parts,
+    state: &S,
+    window: freshness::Window,
+) -> Result<CurrentUser, Rejection> {
+    let AuthRequired { user, .. } = AuthRequired::<M>::from_request_parts(parts, state).await?;
+    let sec = security(parts)?;
+    let session = parts
+        .extensions
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .map(AuthSession);
+    let allow_token = sec.config().freshness_allow_auth_token;
+    let is_fresh = freshness::check(&user, session.as_ref(), window, allow_token)
+        .await
+        .map_err(|e| Rejection::Backend(e.into()))?;
+    if is_fresh {
+        return Ok(user);
+    }
+    Err(Rejection::Stale {
+        unified_signin: sec.config().unified_signin,
+        wants_json: wants_json(&parts.headers),
+        next: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+    })
 }
 
 /// The caller if authenticated by session or token, else `None` (`current_user`).

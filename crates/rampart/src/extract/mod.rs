@@ -6,7 +6,8 @@
 //! | `@auth_required("token", "session", "basic")` | [`AuthRequired<AnyMechanism>`](AuthRequired) |
 //! | `@auth_token_required` | [`AuthTokenRequired`] |
 //! | `@http_auth_required` | [`HttpAuthRequired`] |
-//! | `@auth_required(within=5, grace=0)` | [`FreshRequired`] (window from `SECURITY_FRESHNESS`) |
+//! | `@auth_required(within=…)` with the configured window | [`FreshRequired`] (`SECURITY_FRESHNESS`, `SECURITY_FRESHNESS_GRACE_PERIOD`) |
+//! | `@auth_required(within=5, grace=0)` | [`FreshWithin<300, 0>`](FreshWithin) |
 //! | `@roles_required("a", "b")` | [`RolesRequired<AB>`](RolesRequired) with `names!(AB = ["a", "b"])` |
 //! | `@roles_accepted(…)` | [`RolesAccepted`] |
 //! | `@permissions_required(…)` / `@permissions_accepted(…)` | [`PermissionsRequired`] / [`PermissionsAccepted`] |
@@ -31,12 +32,13 @@
 //! ```
 
 mod auth;
+pub(crate) use auth::security;
 mod rejection;
 mod roles;
 
 pub use auth::{
-    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, HttpAuthRequired,
-    OptionalUser,
+    AnonymousRequired, AuthRequired, AuthTokenRequired, FreshRequired, FreshWithin,
+    HttpAuthRequired, OptionalUser,
 };
 pub use rejection::Rejection;
 pub use roles::{PermissionsAccepted, PermissionsRequired, RolesAccepted, RolesRequired};

@@ -143,16 +143,7 @@ impl IntoResponse for Rejection {
                     handlers::found(&post_login_view)
                 }
             }
-            Self::Csrf { error, wants_json } => {
-                tracing::info!(reason = %error, "CSRF check failed");
-                if wants_json {
-                    Envelope::error(StatusCode::BAD_REQUEST)
-                        .with_error(error.to_string())
-                        .into_response()
-                } else {
-                    (StatusCode::BAD_REQUEST, format!("Bad Request: {error}")).into_response()
-                }
-            }
+            Self::Csrf { error, wants_json } => error.response(wants_json),
             Self::Backend(e) => e.into_response(),
             Self::NotInstalled => {
                 tracing::error!("a Rampart extractor ran on a route without Security::install");

@@ -41,7 +41,7 @@ pub struct SecurityBuilder {
     unauthn: Option<super::UnauthnHandler>,
     unauthz: Option<super::UnauthzHandler>,
     token_expiry: Option<super::TokenExpiry>,
-    headers: Option<crate::headers::SecurityHeaders>,
+    headers: Option<Option<crate::headers::SecurityHeaders>>,
 }
 
 impl SecurityBuilder {
@@ -57,16 +57,17 @@ impl SecurityBuilder {
             unauthn: None,
             unauthz: None,
             token_expiry: None,
-            headers: Some(crate::headers::SecurityHeaders::default()),
+            headers: None,
         }
     }
 
-    /// Replaces the security headers (on by default with [`SecurityHeaders::default`]), or
-    /// turns them off with `None` when a proxy sets them.
+    /// Replaces the security headers of the configuration (on by default with
+    /// [`SecurityHeaders::default`], see [`crate::headers`]), or turns them off with `None`
+    /// when a proxy sets them.
     ///
     /// [`SecurityHeaders::default`]: crate::headers::SecurityHeaders
     pub fn security_headers(mut self, headers: Option<crate::headers::SecurityHeaders>) -> Self {
-        self.headers = headers;
+        self.headers = Some(headers);
         self
     }
 
@@ -152,7 +153,13 @@ impl SecurityBuilder {
                 token_expiry: self.token_expiry,
                 headers: self
                     .headers
-                    .map(|h| h.with_trusted_proxies(self.config.trusted_proxies)),
+                    .unwrap_or_else(|| self.config.headers.clone())
+                    .map(|mut h| {
+                        h.server_name = h
+                            .server_name
+                            .or_else(|| self.config.redirect.server_name.clone());
+                        h.with_trusted_proxies(self.config.trusted_proxies)
+                    }),
                 config: self.config,
             }),
         })

@@ -104,10 +104,12 @@ impl Security {
         &self.inner.tokens
     }
 
-    /// Adds Rampart's endpoints (`/login`, `/logout`) to `app` and wraps everything in the
-    /// security layers: the security headers outermost (so every response, errors included,
-    /// carries them), the session manager, then the authentication layer that
-    /// reads tokens, remember-me cookies and client addresses. Serve the result with
+    /// Adds Rampart's endpoints (`/login`, `/logout`, `/verify`) to `app` and wraps everything
+    /// in the security layers: the security headers outermost (so every response, errors and
+    /// handler panics included, carries them), the session manager, the CSRF cookie layer when
+    /// `SECURITY_CSRF_COOKIE_NAME` is set, then the authentication layer that refuses
+    /// cross-site requests (`SECURITY_CSRF_CROSS_SITE_CHECK`) and reads tokens, remember-me
+    /// cookies and client addresses. Serve the result with
     /// `into_make_service_with_connect_info::<SocketAddr>()` so login tracking sees the peer
     /// address.
     pub fn install<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {

@@ -1,10 +1,12 @@
-//! The one layer [`Security::install`] puts around every route: security headers outermost,
-//! then the session, then authentication (client address, auth token, remember-me).
+//! The one layer [`Security::install`] puts around every route, in this order: security headers
+//! outermost (so every response carries them, the HTTPS redirect and panics included), the
+//! session, the readable CSRF cookie when configured, then authentication (cross-site check,
+//! client address, auth token, remember-me). A panic of the handler becomes a 500 envelope.
 //!
-//! The three steps are also available as separate layers ([`crate::headers::SecurityHeaders`],
+//! The steps are also available as separate layers ([`crate::headers::SecurityHeaders`],
 //! [`crate::session::SessionLayer`], [`crate::authn::middleware`]). Installed together they run
 //! in one service, because axum wraps each route in every layer separately and clones the
-//! whole stack below a layer on every call: one combined layer costs a fraction of three.
+//! whole stack below a layer on every call: one combined layer costs a fraction of several.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -88,21 +90,53 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let pending = shared.headers.as_ref().map(|h| h.begin(&mut req));
-            let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
-            let mut response = match crate::authn::prepare(&shared.sec, req).await {
-                Ok((req, restored)) => {
-                    let Ok(mut response) = inner.call(req).await;
-                    crate::authn::after(&shared.sec, restored, &mut response);
-                    response
+            let (pending, redirect) = match &shared.headers {
+                Some(h) => {
+                    let (p, r) = h.begin(&mut req);
+                    (Some(p), r)
                 }
-                Err(response) => response,
+                None => (None, None),
             };
-            session::finish(&session, had_cookie, &shared.cookie, &mut response).await;
+            let mut response = match redirect {
+                Some(response) => response,
+                None => guarded(call(&shared, &mut inner, req)).await,
+            };
             if let (Some(h), Some(p)) = (&shared.headers, pending) {
-                h.finish(p, &mut response);
+                response = h.finish(p, response);
             }
             Ok(response)
         })
+    }
+}
+
+/// The session, CSRF-cookie and authentication steps around the handler.
+async fn call<S>(shared: &Shared, inner: &mut S, mut req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
+    let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
+    let mut response = match crate::authn::prepare(&shared.sec, req).await {
+        Ok((req, restored)) => {
+            let Ok(mut response) = inner.call(req).await;
+            crate::authn::after(&shared.sec, restored, &mut response);
+            response
+        }
+        Err(response) => response,
+    };
+    if shared.sec.config().csrf_cookie.is_some() {
+        let auth = crate::session::AuthSession(session.clone());
+        crate::csrf_cookie::finish(&shared.sec, csrf_sent.as_deref(), &auth, &mut response).await;
+    }
+    session::finish(&session, had_cookie, &shared.cookie, &mut response).await;
+    response
+}
+
+/// The response, or the 500 envelope when something inside panics.
+async fn guarded(call: impl Future<Output = Response>) -> Response {
+    use futures_util::FutureExt as _;
+    match std::panic::AssertUnwindSafe(call).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => crate::headers::panic_response(panic),
     }
 }

@@ -85,6 +85,9 @@ pub(crate) async fn get(req: Request) -> Response {
         Ok(t) => t,
         Err(e) => return backend(e),
     };
+    if let Err(e) = crate::csrf_cookie::request_set(&ctx.sec, &ctx.session).await {
+        return backend(e);
+    }
     if ctx.json {
         let mut env = Envelope::ok(StatusCode::OK)
             .with("csrf_token", csrf)
@@ -111,7 +114,7 @@ fn identity_attributes(sec: &Security) -> Value {
 
 /// The `user` payload: Flask-Security's `get_security_payload()` is `{}` by default; with
 /// `include_auth_token` it carries `authentication_token`.
-fn user_payload(sec: &Security, user: &User, with_token: bool) -> Value {
+pub(crate) fn user_payload(sec: &Security, user: &User, with_token: bool) -> Value {
     let mut map = Map::new();
     if with_token {
         let exp = sec.inner.token_expiry.as_ref().and_then(|f| f(user));
@@ -179,7 +182,7 @@ async fn unauth_csrf(ctx: &Ctx, f: &Fields) -> Result<(), crate::csrf::CsrfError
         return Ok(());
     }
     let body = f.text("csrf_token").map(crate::csrf::BodyToken);
-    let token = crate::csrf::token_in(&ctx.headers, body.as_ref());
+    let token = crate::csrf::request_token(&ctx.sec, &ctx.headers, body.as_ref());
     let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
     let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
     ctx.sec
@@ -205,7 +208,7 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
     let mut errors = Errors::default();
     let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
     if let Some(next) = next.as_deref()
-        && !redirect::is_safe(next, host(&ctx.headers))
+        && !redirect::allowed(&ctx.sec, &ctx.headers, next)
     {
         errors.add("next", "INVALID_REDIRECT");
     }
@@ -267,7 +270,12 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
 
 /// Re-hashes a password stored with a deprecated scheme or parameters (Flask-Security's
 /// `verify_and_update_password`). A failure here is logged, never fatal to the login.
-async fn rehash_if_needed(sec: &Security, user: User, password: &str, needed: bool) -> User {
+pub(crate) async fn rehash_if_needed(
+    sec: &Security,
+    user: User,
+    password: &str,
+    needed: bool,
+) -> User {
     if !needed {
         return user;
     }
@@ -283,10 +291,6 @@ async fn rehash_if_needed(sec: &Security, user: User, password: &str, needed: bo
             user
         }
     }
-}
-
-fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|v| v.to_str().ok())
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
@@ -335,6 +339,9 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
     if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
         return backend(e);
     }
+    if let Err(e) = crate::csrf_cookie::request_set(sec, &ctx.session).await {
+        return backend(e);
+    }
     tracing::info!(user_id = user.id, "user logged in");
     let remember = f
         .flag("remember")
@@ -356,7 +363,7 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
     } else {
         let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
         let target = next
-            .filter(|n| redirect::is_safe(n, host(&ctx.headers)))
+            .filter(|n| redirect::allowed(sec, &ctx.headers, n))
             .map_or_else(
                 || sec.config().post_login_view.clone(),
                 |n| redirect::quote_location(&n),

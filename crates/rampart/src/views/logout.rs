@@ -1,5 +1,7 @@
 //! `POST /logout`: deletes the session and the remember-me cookie. JSON clients get
-//! `200 {"meta":{"code":200},"response":{}}`, browsers a redirect to the post-logout view.
+//! `200 {"meta":{"code":200},"response":{}}`, browsers a redirect to `next` (query or form
+//! field) when the open-redirect guard allows it, else to the post-logout view. An off-site
+//! `next` is ignored rather than refused: the user is signed out either way.
 
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
@@ -13,7 +15,7 @@ use crate::session::AuthSession;
 
 /// `POST /logout`.
 pub(crate) async fn post(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let Some(sec) = parts.extensions.get::<Security>().cloned() else {
         return Rejection::NotInstalled.into_response();
     };
@@ -25,11 +27,14 @@ pub(crate) async fn post(req: Request) -> Response {
         && let Some(user) = &current
         && let Err(error) = authn::check_csrf(&mut parts, &sec, user).await
     {
-        return Rejection::Csrf {
-            error,
-            wants_json: wants_json(&parts.headers),
+        if wants_json(&parts.headers) {
+            return Rejection::Csrf {
+                error,
+                wants_json: true,
+            }
+            .into_response();
         }
-        .into_response();
+        return confirm_page(&sec, &parts, error).await;
     }
     if let Some(session) = parts.extensions.get::<tower_sessions::Session>()
         && let Err(e) = AuthSession(session.clone()).logout().await
@@ -42,10 +47,71 @@ pub(crate) async fn post(req: Request) -> Response {
     let mut response = if wants_json(&parts.headers) {
         Envelope::ok(StatusCode::OK).into_response()
     } else {
-        handlers::found(&sec.config().post_logout_view)
+        let next = next_of(&parts, body).await;
+        let target = next
+            .filter(|n| crate::redirect::allowed(&sec, &parts.headers, n))
+            .map_or_else(
+                || sec.config().post_logout_view.clone(),
+                |n| crate::redirect::quote_location(&n),
+            );
+        handlers::found(&target)
     };
     response
         .headers_mut()
         .append(header::SET_COOKIE, sec.inner.remember.clear_header());
+    if let Some(clear) = sec
+        .config()
+        .csrf_cookie
+        .as_ref()
+        .and_then(|c| c.clear_header())
+    {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
     response
+}
+
+/// Flask-Security 5.9's answer to a browser logout without a valid CSRF token
+/// (`SECURITY_LOGOUT_CSRF`): a 400 "confirm sign out" page whose form carries the token, so a
+/// forged logout does nothing and the user can still sign out with one click.
+async fn confirm_page(
+    sec: &Security,
+    parts: &axum::http::request::Parts,
+    error: crate::csrf::CsrfError,
+) -> Response {
+    tracing::info!(reason = %error, "logout without a valid CSRF token");
+    let token = match parts.extensions.get::<tower_sessions::Session>() {
+        Some(s) => sec
+            .inner
+            .csrf
+            .token_for(&AuthSession(s.clone()))
+            .await
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title>\
+         </head><body><main><h1>Sign out?</h1><p class=\"error\">{error}</p>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
+         <button type=\"submit\">Sign out</button></form></main></body></html>",
+        action = super::page::escape(&sec.config().logout_url),
+        token = super::page::escape(&token),
+    );
+    (StatusCode::BAD_REQUEST, axum::response::Html(body)).into_response()
+}
+
+/// `next` from the form body (which wins) or the query string.
+async fn next_of(parts: &axum::http::request::Parts, body: axum::body::Body) -> Option<String> {
+    let from_body = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => super::form::Fields::parse(&parts.headers, &bytes)
+            .ok()
+            .and_then(|f| f.text("next")),
+        Err(_) => None,
+    };
+    from_body.or_else(|| {
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    })
 }

@@ -5,6 +5,7 @@ mod form;
 pub(crate) mod login;
 mod logout;
 mod page;
+mod verify;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -14,7 +15,11 @@ use crate::security::Security;
 /// The endpoints enabled by the configuration.
 pub(crate) fn routes(sec: &Security) -> Router {
     let c = sec.config();
-    Router::new()
+    let mut r = Router::new()
         .route(&c.login_url, get(login::get).post(login::post))
-        .route(&c.logout_url, post(logout::post))
+        .route(&c.logout_url, post(logout::post));
+    if c.freshness_secs >= 0 {
+        r = r.route(&c.verify_url, get(verify::get).post(verify::post));
+    }
+    r
 }
