@@ -65,6 +65,7 @@
 //! - [`authn`]: the token, session and Basic mechanisms, remember-me, client addresses;
 //! - [`session`]: server-side sessions and their Flask-Security keys;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
+//! - [`throttle`]: throttling of logins, reset requests and code checks (SQL or Redis counters);
 //! - [`csrf`]: Flask-WTF-compatible CSRF tokens;
 //! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
 //! - [`redirect`]: open-redirect protection of `next`;
@@ -88,6 +89,7 @@ pub mod messages;
 pub mod redirect;
 pub mod security;
 pub mod session;
+pub mod throttle;
 pub mod tokens;
 mod views;
 

@@ -23,6 +23,7 @@
 mod keys;
 mod password;
 mod source;
+mod throttle;
 
 use std::fmt;
 use std::path::Path;
@@ -163,6 +164,8 @@ pub struct SecurityConfig {
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
     pub token_max_age_secs: i64,
+    /// The throttle's limits (Rampart-only `SECURITY_THROTTLE_*` keys).
+    pub throttle: crate::throttle::ThrottleConfig,
 }
 
 impl Default for SecurityConfig {
@@ -209,6 +212,7 @@ impl Default for SecurityConfig {
             ],
             csrf_ignore_unauth_endpoints: false,
             logout_csrf: false,
+            throttle: crate::throttle::ThrottleConfig::default(),
         }
     }
 }
@@ -341,6 +345,7 @@ impl SecurityConfig {
                 d.csrf_ignore_unauth_endpoints,
             )?,
             logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
+            throttle: throttle::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;
