@@ -22,6 +22,9 @@ pub(crate) fn read(s: &mut Source) -> Result<ThrottleConfig, ConfigError> {
         )?)
         .unwrap_or(d.hard_limit),
         forget_after_secs: window(s, "SECURITY_THROTTLE_FORGET_AFTER", d.forget_after_secs)?,
+        key_prefix: s
+            .string("SECURITY_THROTTLE_KEY_PREFIX")?
+            .unwrap_or(d.key_prefix),
     };
     if c.hard_limit > 0 && c.hard_limit < c.account_limit {
         return Err(invalid(
@@ -77,6 +80,7 @@ mod tests {
             ("SECURITY_THROTTLE_MAX_DELAY", "2 hours"),
             ("SECURITY_THROTTLE_HARD_LIMIT", "0"),
             ("SECURITY_THROTTLE_FORGET_AFTER", "1 day"),
+            ("SECURITY_THROTTLE_KEY_PREFIX", "app1:"),
         ])
         .map(|c| c.throttle);
         let c = c.unwrap_or_default();

@@ -26,6 +26,9 @@ pub struct ThrottleConfig {
     /// `SECURITY_THROTTLE_FORGET_AFTER` in seconds (default 24 hours): failures are forgotten
     /// this long after the last one.
     pub forget_after_secs: i64,
+    /// `SECURITY_THROTTLE_KEY_PREFIX` (default empty): put before every counter key, to keep
+    /// several applications apart on one Redis or database.
+    pub key_prefix: String,
 }
 
 impl Default for ThrottleConfig {
@@ -39,6 +42,7 @@ impl Default for ThrottleConfig {
             max_delay_secs: 3600,
             hard_limit: 100,
             forget_after_secs: 86_400,
+            key_prefix: String::new(),
         }
     }
 }

@@ -208,10 +208,15 @@ impl Throttle {
         if !self.inner.config.enabled {
             return Ok(permit);
         }
-        let mut keys = vec![(address_key(action, addr), self.address_policy(), false)];
+        let prefix = &self.inner.config.key_prefix;
+        let mut keys = vec![(
+            format!("{prefix}{}", address_key(action, addr)),
+            self.address_policy(),
+            false,
+        )];
         if let Some(account) = account {
             keys.push((
-                account_key(action, account),
+                format!("{prefix}{}", account_key(action, account)),
                 self.account_policy(action),
                 true,
             ));
@@ -247,10 +252,12 @@ impl Throttle {
     /// [`ThrottleError::Backend`] when the store fails.
     pub async fn clear_account(&self, account: &str) -> Result<(), ThrottleError> {
         for action in [Action::Login, Action::Code] {
-            self.inner
-                .store
-                .delete(&account_key(action, account))
-                .await?;
+            let key = format!(
+                "{}{}",
+                self.inner.config.key_prefix,
+                account_key(action, account)
+            );
+            self.inner.store.delete(&key).await?;
         }
         Ok(())
     }
