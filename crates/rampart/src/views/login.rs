@@ -272,21 +272,22 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
         errors.add("password", "INVALID_PASSWORD");
         return Err(Failure::Invalid(errors));
     }
-    // The right password: the account's consecutive failures start again.
-    if let Err(e) = permit.succeeded().await {
-        tracing::warn!(error = %e, "could not record a successful login in the throttle");
-    }
     let user = rehash_if_needed(sec, user, &password, verified.needs_rehash).await;
     if !user.active {
         errors.add(field, "DISABLED_ACCOUNT");
     } else if !confirmation_ok(sec, &user) {
         errors.add(field, "CONFIRMATION_REQUIRED");
     }
-    if errors.0.is_empty() {
-        Ok(user)
-    } else {
-        Err(Failure::Invalid(errors))
+    if !errors.0.is_empty() {
+        // Not signed in: the attempt stays counted, and the answer takes the same path (and
+        // time) as a wrong password.
+        return Err(Failure::Invalid(errors));
     }
+    // Signed in: the account's consecutive failures start again.
+    if let Err(e) = permit.succeeded().await {
+        tracing::warn!(error = %e, "could not record a successful login in the throttle");
+    }
+    Ok(user)
 }
 
 /// Re-hashes a password stored with a deprecated scheme or parameters (Flask-Security's
