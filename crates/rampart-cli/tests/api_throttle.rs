@@ -40,6 +40,8 @@ on_both_backends!(
     forwarded_for_rotation_does_not_evade,
     other_accounts_until_the_address_limit,
     right_password_works_after_the_wait,
+    flood_lets_exactly_the_limit_through_and_429s_are_quick,
+    trusted_proxy_addresses_count_separately,
 );
 
 async fn attempt(app: &App, email: &str, password: &str, xff: Option<&str>) -> Resp {
@@ -226,4 +228,90 @@ async fn unreachable_redis_is_a_clear_start_up_error() {
     assert!(run.stderr.contains("Redis"), "{run:#?}");
     assert!(!run.stderr.contains("s3cret-pw"), "{run:#?}");
     assert!(!run.stderr.contains("panicked"), "{run:#?}");
+}
+
+/// 64 concurrent wrong-password requests for one fresh account: exactly 10 are verified (the
+/// count is taken atomically before verification), the other 54 get 429; the refusals skip the
+/// hashing, so they are answered much faster than a verified failure.
+async fn flood_lets_exactly_the_limit_through_and_429s_are_quick(db: Db) {
+    let app = std::sync::Arc::new(App::start(db).await);
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            let resp = attempt(&app, USER.0, "wrong-password-1", None).await;
+            (resp.status, start.elapsed())
+        }));
+    }
+    let mut verified = Vec::new();
+    let mut refused = Vec::new();
+    for t in tasks {
+        let (status, took) = t.await.unwrap();
+        match status {
+            400 => verified.push(took),
+            429 => refused.push(took),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(verified.len(), 10, "exactly the limit is verified");
+    assert_eq!(refused.len(), 54);
+    // Sequentially now: a refusal against a verified failure of another account.
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut slow = Vec::new();
+    let mut quick = Vec::new();
+    for i in 0..9 {
+        let start = std::time::Instant::now();
+        let resp = attempt(&app, &format!("other{i}@example.com"), "wrong-1", None).await;
+        assert_eq!(resp.status, 400, "{resp}");
+        slow.push(start.elapsed());
+        let start = std::time::Instant::now();
+        let resp = attempt(&app, USER.0, "wrong-1", None).await;
+        assert_eq!(resp.status, 429, "{resp}");
+        quick.push(start.elapsed());
+    }
+    let (slow, quick) = (median(slow), median(quick));
+    println!("verified failure {slow:?}, throttled refusal {quick:?} (medians of 9)");
+    assert!(
+        quick * 4 < slow,
+        "refusals must not hash: {quick:?} vs {slow:?}"
+    );
+    match std::sync::Arc::try_unwrap(app) {
+        Ok(app) => app.server.stop().await,
+        Err(_) => panic!("tasks still hold the app"),
+    }
+}
+
+/// Behind one trusted proxy (`SECURITY_TRUSTED_PROXIES=1`) the address the proxy saw counts:
+/// two clients behind it have separate address limits, and the proxy's own address is not
+/// throttled as a whole.
+async fn trusted_proxy_addresses_count_separately(db: Db) {
+    let env = [
+        ("SECURITY_TRUSTED_PROXIES", "1"),
+        ("SECURITY_THROTTLE_ADDRESS_LIMIT", "3"),
+    ];
+    let app = App::start_with(db, &env).await;
+    for i in 0..3 {
+        let email = format!("a{i}@example.com");
+        let resp = attempt(&app, &email, "wrong-1", Some("203.0.113.5")).await;
+        assert_eq!(resp.status, 400, "{resp}");
+    }
+    let resp = attempt(&app, "a9@example.com", "wrong-1", Some("203.0.113.5")).await;
+    assert_throttled(&resp, 300);
+    // Another client behind the same proxy is unaffected.
+    let resp = attempt(&app, "b@example.com", "wrong-1", Some("203.0.113.6")).await;
+    assert_eq!(resp.status, 400, "{resp}");
+    // A forged hop in front of the real one changes nothing: the proxy appends what it saw.
+    let resp = attempt(
+        &app,
+        "c@example.com",
+        "wrong-1",
+        Some("198.51.100.1, 203.0.113.5"),
+    )
+    .await;
+    assert_throttled(&resp, 300);
+    app.server.stop().await;
 }
