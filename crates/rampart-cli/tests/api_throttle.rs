@@ -42,6 +42,7 @@ on_both_backends!(
     right_password_works_after_the_wait,
     flood_lets_exactly_the_limit_through_and_429s_are_quick,
     trusted_proxy_addresses_count_separately,
+    basic_auth_obeys_the_same_throttle,
 );
 
 async fn attempt(app: &App, email: &str, password: &str, xff: Option<&str>) -> Resp {
@@ -313,5 +314,40 @@ async fn trusted_proxy_addresses_count_separately(db: Db) {
     )
     .await;
     assert_throttled(&resp, 300);
+    app.server.stop().await;
+}
+
+/// HTTP Basic is no way around the throttle: wrong Basic passwords count against the account
+/// like `/login` failures, and once throttled the right Basic password and `/login` both wait.
+async fn basic_auth_obeys_the_same_throttle(db: Db) {
+    let app = App::start(db).await;
+    for i in 0..5 {
+        let resp = app
+            .get("/api/basic")
+            .accept_json()
+            .cred(&Cred::Basic(USER.0.into(), "wrong-1".into()))
+            .send()
+            .await;
+        assert_eq!(resp.status, 401, "attempt {i}:\n{resp}");
+    }
+    for _ in 0..5 {
+        assert_eq!(attempt(&app, USER.0, "wrong-1", None).await.status, 400);
+    }
+    let basic = app
+        .get("/api/basic")
+        .accept_json()
+        .cred(&Cred::Basic(USER.0.into(), USER.1.into()))
+        .send()
+        .await;
+    assert_throttled(&basic, 90);
+    assert_throttled(&attempt(&app, USER.0, USER.1, None).await, 90);
+    // Another account's right Basic password still works.
+    let ok = app
+        .get("/api/basic")
+        .accept_json()
+        .cred(&Cred::Basic(ADMIN.0.into(), ADMIN.1.into()))
+        .send()
+        .await;
+    assert_eq!(ok.status, 200, "{ok}");
     app.server.stop().await;
 }

@@ -1,8 +1,8 @@
 //! Throttle counters in Redis: [`RedisThrottleStore`], so several instances share them.
 //!
 //! Each key `<prefix><action>:<scope>:<subject>` holds the record as the text
-//! `tat_ms,failures,last_ms,expires_ms`, with a Redis expiry at `expires_ms` (so Redis drops
-//! dead counters by itself). [`ThrottleStore::update`] is an optimistic compare-and-set: read,
+//! `tat_ms,failures,last_ms,expires_ms`, with a Redis expiry a minute after `expires_ms` (so
+//! Redis drops dead counters by itself). [`ThrottleStore::update`] is an optimistic compare-and-set: read,
 //! apply the update, then write only if the value is still the one read (one Lua script, atomic
 //! on the server), retrying on a conflict.
 
@@ -16,6 +16,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 /// How often a conflicting update is retried before giving up with
 /// [`DatastoreError::Unavailable`].
 const MAX_ATTEMPTS: usize = 64;
+
+/// How long after `expires_ms` Redis drops a key.
+const REDIS_SLACK_MS: i64 = 60_000;
 
 /// Writes `ARGV[2]` with expiry `ARGV[3]` ms if the key still holds `ARGV[1]` (`''` = absent);
 /// returns `{1, ''}`, or `{0, current}` on a conflict.
@@ -151,7 +154,14 @@ impl ThrottleStore for RedisThrottleStore {
             let Some(new) = f(old) else {
                 return Ok(old);
             };
-            let ttl = new.expires_ms.saturating_sub(now_ms).max(1);
+            // Expiry is decided by `expires_ms` against the caller's clock; Redis only
+            // collects the key, a minute late so that clocks a little apart never lose a live
+            // record.
+            let ttl = new
+                .expires_ms
+                .saturating_sub(now_ms)
+                .max(0)
+                .saturating_add(REDIS_SLACK_MS);
             let mut conn = self.conn.clone();
             let (done, seen): (i64, String) = self
                 .script
