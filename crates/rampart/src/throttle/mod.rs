@@ -6,7 +6,7 @@
 //! exist) and the client address ([`ClientAddr`], which honours `X-Forwarded-For` only behind
 //! `SECURITY_TRUSTED_PROXIES`; IPv6 addresses count per /64). A refused attempt is answered
 //! `429 Too Many Requests` with `Retry-After` before any user look-up or password hashing, so a
-//! flood cannot use up the hashing capacity. See [`policy`](self#the-rules) for the rules and
+//! flood cannot use up the hashing capacity. See [the rules](#the-rules) below and
 //! [`ThrottleConfig`] for the settings and their defaults.
 //!
 //! # The rules
@@ -35,7 +35,7 @@
 //!         } // dropping the permit leaves the failure counted
 //!     }
 //!     Err(ThrottleError::Throttled { retry_after }) => { /* 429, Retry-After */ }
-//!     Err(ThrottleError::Backend(e)) => { /* 503 */ }
+//!     Err(other) => { /* the counter store failed: 503 */ }
 //! }
 //! # }
 //! ```
