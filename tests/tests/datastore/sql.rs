@@ -133,6 +133,7 @@ async fn sqlite_flask_schema_with_case_duplicates() {
         [
             "rampart_migrations",
             "rampart_session",
+            "rampart_throttle",
             "role",
             "roles_users",
             "user",

@@ -16,8 +16,9 @@
 //!   after each further failure doubles, 90 s, 3 min, 6 min … up to 1 hour.
 //! - **Hard limit** (accounts, login and code checks): after 100 consecutive failures, the NIST
 //!   SP 800-63B ceiling, nothing is let through until 24 hours have passed since the last one,
-//!   or until the counters are cleared: call [`Throttle::clear_account`] when the owner proves
-//!   control another way (a completed password reset).
+//!   or until the counters are cleared: call [`Throttle::clear_user`] (or
+//!   [`Throttle::clear_account`]) when the owner proves control another way (a completed
+//!   password reset).
 //! - Attempts refused by the throttle are not counted; a success gives its attempt back and
 //!   starts the account's consecutive failures from zero. Password reset requests are limited
 //!   by rate only, so an attacker cannot stop the owner from resetting.
@@ -258,6 +259,19 @@ impl Throttle {
                 account_key(action, account)
             );
             self.inner.store.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// [`clear_account`](Self::clear_account) for every identity of `user`: its email and,
+    /// when it has one, its username (logins may name either).
+    ///
+    /// # Errors
+    /// [`ThrottleError::Backend`] when the store fails.
+    pub async fn clear_user(&self, user: &rampart_core::User) -> Result<(), ThrottleError> {
+        self.clear_account(&user.email).await?;
+        if let Some(username) = &user.username {
+            self.clear_account(username).await?;
         }
         Ok(())
     }
