@@ -132,3 +132,37 @@ async fn unreachable_redis_is_unavailable_without_the_password() {
         .unwrap();
     assert!(!bad.to_string().is_empty());
 }
+
+/// Two Redis store instances (each with its own connection and local locks) updating one key
+/// at once: the compare-and-set retries lose no update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_two_instances_lose_no_update() {
+    use rampart::throttle::ThrottleRecord;
+    let prefix = rampart_tests::unique_prefix("cas");
+    let stores = [
+        Arc::new(redis_at(&prefix).await),
+        Arc::new(redis_at(&prefix).await),
+    ];
+    let bump = |old: Option<ThrottleRecord>| {
+        let mut r = old.unwrap_or(ThrottleRecord {
+            expires_ms: i64::MAX / 4,
+            ..ThrottleRecord::default()
+        });
+        r.failures += 1;
+        Some(r)
+    };
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..8 {
+                store.update("hot", 1, &bump).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let r = stores[0].get("hot", 1).await.unwrap();
+    assert_eq!(r.map(|r| r.failures), Some(128));
+}

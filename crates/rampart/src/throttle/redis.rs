@@ -2,10 +2,14 @@
 //!
 //! Each key `<prefix><action>:<scope>:<subject>` holds the record as the text
 //! `tat_ms,failures,last_ms,expires_ms`, with a Redis expiry a minute after `expires_ms` (so
-//! Redis drops dead counters by itself). [`ThrottleStore::update`] is an optimistic compare-and-set: read,
-//! apply the update, then write only if the value is still the one read (one Lua script, atomic
-//! on the server), retrying on a conflict.
+//! Redis drops dead counters by itself). [`ThrottleStore::update`] is an optimistic
+//! compare-and-set: read, apply the update, then write only if the value is still the one read
+//! (one Lua script, atomic on the server), retrying after a short random pause on a conflict.
+//! Within one process, updates of a key are first serialized by a local lock (one of 64
+//! stripes), so a flood on one key costs no retries; conflicts happen only between instances.
 
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,6 +20,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 /// How often a conflicting update is retried before giving up with
 /// [`DatastoreError::Unavailable`].
 const MAX_ATTEMPTS: usize = 64;
+
+/// Local lock stripes: updates of keys in one stripe are serialized in this process.
+const STRIPES: usize = 64;
 
 /// How long after `expires_ms` Redis drops a key.
 const REDIS_SLACK_MS: i64 = 60_000;
@@ -46,6 +53,7 @@ pub struct RedisThrottleStore {
     conn: ConnectionManager,
     prefix: String,
     script: redis::Script,
+    stripes: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 impl std::fmt::Debug for RedisThrottleStore {
@@ -79,6 +87,7 @@ impl RedisThrottleStore {
             conn,
             prefix: "rampart:throttle:".to_owned(),
             script: redis::Script::new(COMPARE_AND_SET),
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
         })
     }
 
@@ -92,6 +101,13 @@ impl RedisThrottleStore {
 
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
+    }
+
+    fn stripe(&self, key: &str) -> &tokio::sync::Mutex<()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
+        &self.stripes[i % self.stripes.len()]
     }
 
     async fn read(&self, key: &str) -> Result<Option<String>, DatastoreError> {
@@ -148,8 +164,9 @@ impl ThrottleStore for RedisThrottleStore {
         f: ThrottleUpdate<'_>,
     ) -> Result<Option<ThrottleRecord>, DatastoreError> {
         let key = self.key(key);
+        let _serialized = self.stripe(&key).lock().await;
         let mut current = self.read(&key).await?;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             let old = live(current.as_deref(), now_ms)?;
             let Some(new) = f(old) else {
                 return Ok(old);
@@ -176,7 +193,10 @@ impl ThrottleStore for RedisThrottleStore {
                 return Ok(Some(new));
             }
             current = (!seen.is_empty()).then_some(seen);
-            tokio::task::yield_now().await;
+            // Another instance wrote in between: back off a random moment, longer each time.
+            let ceiling = 1 + u64::try_from(attempt.min(20)).unwrap_or(20);
+            let pause = rand::random_range(0..=ceiling * 500);
+            tokio::time::sleep(Duration::from_micros(pause)).await;
         }
         Err(DatastoreError::Unavailable(
             "Redis: too many concurrent updates of one throttle key".to_owned(),
