@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what is missing (PostgreSQL server, the real
-# Flask-Security-Too from pip for compatibility tests), starts PostgreSQL on loopback, then runs
-# `cargo test --workspace`. Extra arguments go to cargo test.
+# Runs every test on a fresh machine: installs what is missing (PostgreSQL server, Redis server,
+# the real Flask-Security-Too from pip for compatibility tests), starts PostgreSQL and Redis on
+# loopback, then runs `cargo test --workspace`. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,10 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "== installing PostgreSQL"
   apt_install postgresql
 fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "== installing Redis"
+  apt_install redis-server
+fi
 if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn" >/dev/null 2>&1; then
   echo "== installing Flask-Security-Too (reference implementation) from pip"
   python3 -m pip install -q -r tools/requirements.txt
@@ -27,5 +31,8 @@ fi
 RAMPART_TEST_POSTGRES_URL=${RAMPART_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}
 export RAMPART_TEST_POSTGRES_URL
 echo "== PostgreSQL at $RAMPART_TEST_POSTGRES_URL"
+RAMPART_TEST_REDIS_URL=${RAMPART_TEST_REDIS_URL:-$(scripts/start-redis.sh)}
+export RAMPART_TEST_REDIS_URL
+echo "== Redis at $RAMPART_TEST_REDIS_URL"
 
 cargo test --workspace "$@"

@@ -2,6 +2,8 @@
 //!
 //! - [`sqlite_store`] and [`postgres_store`] give a fresh, migrated [`SqlDatastore`] and a guard
 //!   that removes the database when dropped.
+//! - [`throttle_store_conformance!`] applies the [`throttle`] suite to a throttle store, and
+//!   [`redis_server_url`] gives a Redis server for the Redis store.
 //! - [`datastore_conformance!`] applies the [`conformance`] suite of
 //!   [`UserDatastore`](rampart_core::UserDatastore) to a store constructor.
 //!
@@ -13,10 +15,13 @@
 
 pub mod conformance;
 mod postgres;
+mod redis;
 pub mod sessions;
 mod temp;
+pub mod throttle;
 
 pub use postgres::{PostgresDatabase, fresh_postgres_database, postgres_server_url};
+pub use redis::{redis_server_url, unique_prefix};
 pub use temp::TempDir;
 
 /// Re-exported for [`datastore_conformance!`].

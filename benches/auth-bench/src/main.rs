@@ -97,6 +97,10 @@ struct RunArgs {
     /// wrk connections (-c).
     #[arg(long, default_value_t = 64)]
     connections: u32,
+    /// The demo server's SECURITY_AUTH_CACHE_TTL in seconds (0: no cache, every request reads
+    /// the database).
+    #[arg(long, default_value_t = 5)]
+    auth_cache_ttl: u32,
 }
 
 /// What a case's responses must be.
@@ -188,6 +192,7 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         ("SECRET_KEY", SECRET_KEY.to_owned()),
         ("PROFILE", "default".to_owned()),
         ("RUST_LOG", "info".to_owned()),
+        ("SECURITY_AUTH_CACHE_TTL", args.auth_cache_ttl.to_string()),
     ]);
     let removed = ["DATABASE_PATH", "SMTP_URL", "REDIS_URL", "DEMO_TEST_HOOKS"];
     let mut demo = Server::spawn(
@@ -241,7 +246,7 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
 
     let shape = format!(
         "servers on core {} with {} worker thread(s), wrk -t{} -c{} -d{}s on core {}, \
-         {} round(s), {}s warm-up",
+         {} round(s), {}s warm-up, SECURITY_AUTH_CACHE_TTL={}",
         args.server_core,
         args.workers,
         args.threads,
@@ -249,7 +254,8 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         args.seconds,
         args.wrk_core,
         args.rounds,
-        args.warmup
+        args.warmup,
+        args.auth_cache_ttl
     );
     report::print(&results, cores, &shape);
     Ok(())

@@ -64,7 +64,8 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     if created > 0 {
         tracing::info!(created, "seed users created");
     }
-    let security = security(config, &ctx)?;
+    let throttle_store = throttle_store(&env, &ctx).await?;
+    let security = security(config, &ctx, throttle_store)?;
     let listener = TcpListener::bind(env.addr)
         .await
         .with_context(|| format!("cannot listen on {}", env.addr))?;
@@ -78,7 +79,8 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     );
     if env.redis_url.is_some() {
         tracing::warn!(
-            "REDIS_URL is set, but this build keeps no sessions in Redis yet; it is ignored"
+            "REDIS_URL is set: throttle counters live in Redis, but this build keeps no \
+             sessions in Redis yet; they stay in the database"
         );
     }
     let cleanup = tokio::spawn(
@@ -86,6 +88,7 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
             .session_store()
             .continuously_delete_expired(std::time::Duration::from_secs(300)),
     );
+    let throttle_cleanup = tokio::spawn(delete_expired_counters(security.throttle().clone()));
     let demo = api::Demo {
         store: ctx.store.clone(),
     };
@@ -98,14 +101,47 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     .await
     .context("server error");
     cleanup.abort();
+    throttle_cleanup.abort();
     served
+}
+
+/// The throttle's counters: in Redis when `REDIS_URL` is set (shared by every instance), else
+/// in the database.
+async fn throttle_store(
+    env: &DemoEnv,
+    ctx: &context::Context,
+) -> anyhow::Result<Arc<dyn rampart::throttle::ThrottleStore>> {
+    let Some(url) = &env.redis_url else {
+        return Ok(Arc::new(ctx.store.throttle_store()));
+    };
+    let store = rampart::throttle::RedisThrottleStore::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", redact_url(url)))?;
+    tracing::info!("throttle counters in Redis at {}", redact_url(url));
+    Ok(Arc::new(store))
+}
+
+/// Deletes expired throttle counters every 5 minutes (a no-op for Redis).
+async fn delete_expired_counters(throttle: rampart::throttle::Throttle) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = throttle.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired throttle counters");
+        }
+    }
 }
 
 /// The demo's [`Security`]: its replaced unauthz handler and the per-user token expiry of
 /// `shortlived@example.com` (2 s after issue).
-fn security(config: SecurityConfig, ctx: &context::Context) -> anyhow::Result<Security> {
+fn security(
+    config: SecurityConfig,
+    ctx: &context::Context,
+    throttle_store: Arc<dyn rampart::throttle::ThrottleStore>,
+) -> anyhow::Result<Security> {
     let store: Arc<dyn UserDatastore> = Arc::new(ctx.store.clone());
     Security::builder(config, store, ctx.store.session_store())
+        .throttle_store(throttle_store)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")

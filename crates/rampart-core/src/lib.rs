@@ -13,6 +13,7 @@ pub mod cache;
 pub mod datastore;
 pub mod model;
 pub mod signing;
+pub mod throttle;
 
 pub use datastore::{DatastoreError, UserDatastore};
 pub use model::{NewRole, NewUser, NewWebAuthn, Role, User, WebAuthnCredential};

@@ -14,7 +14,8 @@
 //!
 //! Rampart adds only its migration table `rampart_migrations`, case-insensitive unique
 //! indexes on `lower(email)` and `lower(username)`, and the server-side session table
-//! `rampart_session` of [`SqlSessionStore`] (see the `migrate` step list in
+//! `rampart_session` of [`SqlSessionStore`], the throttle counters `rampart_throttle` of
+//! [`SqlThrottleStore`] (see the `migrate` step list in
 //! [`SqlDatastore::connect`]). Email and username look-ups are case-insensitive, and unique
 //! violations come back as [`DatastoreError::AlreadyExists`](rampart_core::DatastoreError)
 //! naming the column, also under concurrent writers.
@@ -52,9 +53,11 @@ mod migrate;
 mod roles;
 mod schema;
 pub mod sessions;
+pub mod throttle;
 mod users;
 mod webauthn;
 
 pub use connect::SqlOptions;
 pub use datastore::{Backend, SqlDatastore};
 pub use sessions::SqlSessionStore;
+pub use throttle::SqlThrottleStore;

@@ -16,6 +16,8 @@
 //!    refusing new duplicates by checking before it writes.
 //! 3. Table `rampart_session` (tower-sessions records of
 //!    [`SqlSessionStore`](crate::sessions::SqlSessionStore)) and its index on `expiry_date`.
+//! 4. Table `rampart_throttle` (counters of
+//!    [`SqlThrottleStore`](crate::throttle::SqlThrottleStore)) and its index on `expires_ms`.
 
 use rampart_core::DatastoreError;
 use rampart_core::model::naive_utcnow;
@@ -26,13 +28,14 @@ use crate::dialect::{Dialect, Pool, with_pool};
 use crate::error::map_err;
 
 /// The migration steps: version and description.
-pub(crate) const STEPS: [(i32, &str); 3] = [
+pub(crate) const STEPS: [(i32, &str); 4] = [
     (1, "Flask-Security tables (fsqla_v4) if missing"),
     (
         2,
         "case-insensitive unique indexes on user email and username",
     ),
     (3, "server-side session table rampart_session"),
+    (4, "throttle counter table rampart_throttle"),
 ];
 
 /// Step 2: (column, query counting case-insensitive duplicate groups, index DDL).
@@ -105,6 +108,12 @@ pub(crate) async fn run(pool: &Pool) -> Result<(), DatastoreError> {
                 }
                 3 => {
                     for &sql in <DB as crate::sessions::SessionTable>::CREATE {
+                        sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    true
+                }
+                4 => {
+                    for &sql in <DB as crate::throttle::ThrottleTable>::CREATE {
                         sqlx::query(sql).execute(&mut *tx).await.map_err(map_err)?;
                     }
                     true

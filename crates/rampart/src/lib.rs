@@ -65,6 +65,7 @@
 //! - [`authn`]: the token, session and Basic mechanisms, remember-me, client addresses;
 //! - [`session`]: server-side sessions and their Flask-Security keys;
 //! - [`tokens`]: Flask-Security auth tokens (issue, verify, authenticate);
+//! - [`throttle`]: throttling of logins, reset requests and code checks (SQL or Redis counters);
 //! - [`csrf`]: Flask-WTF-compatible CSRF tokens, [`csrf::UnauthCsrf`] and the cross-site check;
 //! - [`csrf_cookie`]: the optional readable `XSRF-TOKEN` cookie for SPAs;
 //! - [`headers`]: security headers (CSP with nonces, HSTS, frame and referrer policies …);
@@ -92,6 +93,7 @@ pub mod messages;
 pub mod redirect;
 pub mod security;
 pub mod session;
+pub mod throttle;
 pub mod tokens;
 mod views;
 

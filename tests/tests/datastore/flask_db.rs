@@ -103,7 +103,10 @@ async fn flask_db_is_read_as_flask_security_wrote_it() {
     let store = fx.open().await;
     assert!(!store.has_token_uniquifier());
     assert_eq!(store.webauthn_table(), "web_authn");
-    assert_eq!(store.applied_migrations().await.ok(), Some(vec![1, 2, 3]));
+    assert_eq!(
+        store.applied_migrations().await.ok(),
+        Some(vec![1, 2, 3, 4])
+    );
 
     // Roles and permissions.
     let roles = store.list_roles().await.unwrap_or_else(|e| panic!("{e}"));

@@ -84,7 +84,7 @@ async fn check_flask_schema(store: SqlDatastore) {
     );
     assert_eq!(store.webauthn_table(), "web_authn");
     // Step 2 could not build the case-insensitive email index: left unrecorded.
-    assert_eq!(store.applied_migrations().await.ok(), Some(vec![1, 3]));
+    assert_eq!(store.applied_migrations().await.ok(), Some(vec![1, 3, 4]));
     let users = store.list_users().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(users.len(), 2);
     assert_eq!(users[0].fs_token_uniquifier, None);
@@ -133,6 +133,7 @@ async fn sqlite_flask_schema_with_case_duplicates() {
         [
             "rampart_migrations",
             "rampart_session",
+            "rampart_throttle",
             "role",
             "roles_users",
             "user",
@@ -202,7 +203,10 @@ async fn sqlite_reopen_keeps_data_and_migrations() {
     first.close().await;
 
     let second = connect(&url).await;
-    assert_eq!(second.applied_migrations().await.ok(), Some(vec![1, 2, 3]));
+    assert_eq!(
+        second.applied_migrations().await.ok(),
+        Some(vec![1, 2, 3, 4])
+    );
     assert_eq!(
         second
             .find_user_by_email("KEEP@example.com")
@@ -332,7 +336,10 @@ async fn concurrent_connects(url: &str) {
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("concurrent connect: {e}"));
-        assert_eq!(store.applied_migrations().await.ok(), Some(vec![1, 2, 3]));
+        assert_eq!(
+            store.applied_migrations().await.ok(),
+            Some(vec![1, 2, 3, 4])
+        );
     }
 }
 

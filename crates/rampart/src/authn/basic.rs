@@ -1,12 +1,13 @@
 //! HTTP Basic: `Authorization: Basic base64(identity:password)`. The identity is an email (or a
 //! username when usernames are enabled); the password goes through the password engine (off the
 //! async runtime); the user must be active (and confirmed when confirmation is required). Basic
-//! always counts as a fresh authentication.
+//! always counts as a fresh authentication. Attempts go through the login throttle like
+//! `/login` (a throttled caller gets `429`), so Basic is no way around it.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 
-use super::{AuthnError, CurrentUser, Mechanism, fresh_now};
+use super::{AuthnError, ClientAddr, CurrentUser, Mechanism, fresh_now};
 use crate::security::Security;
 
 /// The identity and password of a Basic `Authorization` header.
@@ -26,11 +27,16 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 pub(crate) async fn authenticate(
     headers: &HeaderMap,
+    addr: ClientAddr,
     sec: &Security,
 ) -> Result<Option<CurrentUser>, AuthnError> {
     let Some((identity, password)) = credentials(headers) else {
         return Ok(None);
     };
+    let permit = sec
+        .throttle()
+        .attempt(crate::throttle::Action::Login, Some(&identity), addr)
+        .await?;
     let store = sec.store();
     let mut user = store.find_user_by_email(&identity).await?;
     if user.is_none() && sec.config().username_enable {
@@ -51,6 +57,9 @@ pub(crate) async fn authenticate(
         .is_ok_and(|v| v.ok);
     if !ok || !user.active || !crate::views::login::confirmation_ok(sec, &user) {
         return Ok(None);
+    }
+    if let Err(e) = permit.succeeded().await {
+        tracing::warn!(error = %e, "could not record a successful login in the throttle");
     }
     Ok(Some(CurrentUser::new(
         std::sync::Arc::new(user),

@@ -149,10 +149,27 @@ pub enum AuthnError {
     /// The session store failed.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// Too many password attempts (HTTP Basic): answered `429` with `Retry-After`.
+    #[error("too many attempts")]
+    Throttled(std::time::Duration),
+}
+
+impl From<crate::throttle::ThrottleError> for AuthnError {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        match e {
+            crate::throttle::ThrottleError::Throttled { retry_after } => {
+                Self::Throttled(retry_after)
+            }
+            crate::throttle::ThrottleError::Backend(e) => Self::Datastore(e),
+        }
+    }
 }
 
 impl IntoResponse for AuthnError {
     fn into_response(self) -> Response {
+        if let Self::Throttled(retry_after) = self {
+            return crate::throttle::throttled_json(retry_after);
+        }
         tracing::error!(error = %self, "authentication failed on a backend error");
         Envelope::error(axum::http::StatusCode::SERVICE_UNAVAILABLE)
             .with_error("Service temporarily unavailable")
@@ -195,7 +212,14 @@ async fn resolve(
     let user = match mech {
         Mechanism::Token => by_token(parts, sec).await?,
         Mechanism::Session => by_session(parts, sec).await?,
-        Mechanism::Basic => basic::authenticate(&parts.headers, sec).await?,
+        Mechanism::Basic => {
+            let addr = parts
+                .extensions
+                .get::<ClientAddr>()
+                .copied()
+                .unwrap_or(ClientAddr(None));
+            basic::authenticate(&parts.headers, addr, sec).await?
+        }
     };
     let resolved = Resolved(mech, user.clone());
     match parts.extensions.get_mut::<AuthScratch>() {

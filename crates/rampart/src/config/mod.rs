@@ -25,6 +25,7 @@ mod headers;
 mod keys;
 mod password;
 mod source;
+mod throttle;
 
 use std::fmt;
 use std::path::Path;
@@ -195,6 +196,8 @@ pub struct SecurityConfig {
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
     pub token_max_age_secs: i64,
+    /// The throttle's limits (Rampart-only `SECURITY_THROTTLE_*` keys).
+    pub throttle: crate::throttle::ThrottleConfig,
 }
 
 impl Default for SecurityConfig {
@@ -250,6 +253,7 @@ impl Default for SecurityConfig {
             csrf_header: "X-XSRF-Token".to_owned(),
             csrf_cross_site_check: false,
             csrf_trusted_origins: Vec::new(),
+            throttle: crate::throttle::ThrottleConfig::default(),
         }
     }
 }
@@ -394,6 +398,7 @@ impl SecurityConfig {
             csrf_header: s.string("SECURITY_CSRF_HEADER")?.unwrap_or(d.csrf_header),
             csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
+            throttle: throttle::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

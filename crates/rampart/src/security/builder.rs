@@ -42,6 +42,8 @@ pub struct SecurityBuilder {
     unauthz: Option<super::UnauthzHandler>,
     token_expiry: Option<super::TokenExpiry>,
     headers: Option<Option<crate::headers::SecurityHeaders>>,
+    throttle_store: Option<Arc<dyn crate::throttle::ThrottleStore>>,
+    throttle_clock: Option<Arc<dyn crate::throttle::Clock>>,
 }
 
 impl SecurityBuilder {
@@ -58,7 +60,23 @@ impl SecurityBuilder {
             unauthz: None,
             token_expiry: None,
             headers: None,
+            throttle_store: None,
+            throttle_clock: None,
         }
+    }
+
+    /// Where the throttle keeps its counters: `SqlDatastore::throttle_store()` (the
+    /// database), a [`RedisThrottleStore`](crate::throttle::RedisThrottleStore) (shared by
+    /// several instances), or by default this process's memory.
+    pub fn throttle_store(mut self, store: Arc<dyn crate::throttle::ThrottleStore>) -> Self {
+        self.throttle_store = Some(store);
+        self
+    }
+
+    /// The throttle's clock (tests; the system clock by default).
+    pub fn throttle_clock(mut self, clock: Arc<dyn crate::throttle::Clock>) -> Self {
+        self.throttle_clock = Some(clock);
+        self
     }
 
     /// Replaces the security headers of the configuration (on by default with
@@ -140,6 +158,13 @@ impl SecurityBuilder {
             Arc::new(rampart_core::cache::CachedDatastore::new(self.store, ttl))
         };
         let sessions = self.sessions.with_cache(ttl);
+        let throttle = crate::throttle::Throttle::with_clock(
+            c.throttle.clone(),
+            self.throttle_store
+                .unwrap_or_else(|| Arc::new(crate::throttle::MemoryThrottleStore::default())),
+            self.throttle_clock
+                .unwrap_or_else(|| Arc::new(crate::throttle::SystemClock)),
+        );
         Ok(Security {
             inner: Arc::new(Inner {
                 csrf: CsrfTokens::new(keys),
@@ -151,6 +176,7 @@ impl SecurityBuilder {
                 unauthn: self.unauthn,
                 unauthz: self.unauthz,
                 token_expiry: self.token_expiry,
+                throttle,
                 headers: self
                     .headers
                     .unwrap_or_else(|| self.config.headers.clone())

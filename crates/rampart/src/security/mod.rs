@@ -64,6 +64,7 @@ pub(crate) struct Inner {
     pub(crate) unauthz: Option<UnauthzHandler>,
     pub(crate) token_expiry: Option<TokenExpiry>,
     pub(crate) headers: Option<crate::headers::SecurityHeaders>,
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl std::fmt::Debug for Security {
@@ -102,6 +103,11 @@ impl Security {
     /// The auth-token codec.
     pub fn tokens(&self) -> &AuthTokens {
         &self.inner.tokens
+    }
+
+    /// The throttle of logins, reset requests and code checks (see [`crate::throttle`]).
+    pub fn throttle(&self) -> &crate::throttle::Throttle {
+        &self.inner.throttle
     }
 
     /// Adds Rampart's endpoints (`/login`, `/logout`, `/verify`) to `app` and wraps everything

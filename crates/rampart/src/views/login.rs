@@ -170,6 +170,7 @@ pub(crate) async fn post(req: Request) -> Response {
     match authenticate_form(&ctx, &fields).await {
         Ok(user) => succeed(&ctx, &fields, user).await,
         Err(Failure::Invalid(errors)) => fail(&ctx, &fields, errors).await,
+        Err(Failure::Throttled(retry_after)) => throttled(&ctx, &fields, retry_after).await,
         Err(Failure::Backend(r)) => r,
     }
 }
@@ -194,7 +195,20 @@ async fn unauth_csrf(ctx: &Ctx, f: &Fields) -> Result<(), crate::csrf::CsrfError
 
 enum Failure {
     Invalid(Errors),
+    /// Refused by the throttle before any look-up or hashing.
+    Throttled(std::time::Duration),
     Backend(Response),
+}
+
+impl From<crate::throttle::ThrottleError> for Failure {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        match e {
+            crate::throttle::ThrottleError::Throttled { retry_after } => {
+                Self::Throttled(retry_after)
+            }
+            crate::throttle::ThrottleError::Backend(e) => e.into(),
+        }
+    }
 }
 
 impl From<rampart_core::DatastoreError> for Failure {
@@ -228,6 +242,12 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
     if !errors.0.is_empty() {
         return Err(Failure::Invalid(errors));
     }
+    // Counted before the look-up, the same way for accounts that exist and those that do not.
+    let identity = email.as_deref().or(username.as_deref());
+    let permit = sec
+        .throttle()
+        .attempt(crate::throttle::Action::Login, identity, ctx.addr)
+        .await?;
     let (field, user) = match (&email, &username) {
         (Some(e), _) => ("email", sec.store().find_user_by_email(e).await?),
         (None, Some(u)) => ("username", sec.store().find_user_by_username(u).await?),
@@ -261,11 +281,16 @@ async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
     } else if !confirmation_ok(sec, &user) {
         errors.add(field, "CONFIRMATION_REQUIRED");
     }
-    if errors.0.is_empty() {
-        Ok(user)
-    } else {
-        Err(Failure::Invalid(errors))
+    if !errors.0.is_empty() {
+        // Not signed in: the attempt stays counted, and the answer takes the same path (and
+        // time) as a wrong password.
+        return Err(Failure::Invalid(errors));
     }
+    // Signed in: the account's consecutive failures start again.
+    if let Err(e) = permit.succeeded().await {
+        tracing::warn!(error = %e, "could not record a successful login in the throttle");
+    }
+    Ok(user)
 }
 
 /// Re-hashes a password stored with a deprecated scheme or parameters (Flask-Security's
@@ -328,6 +353,27 @@ async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
     let email = f.text("email").unwrap_or_default();
     let next = f.text("next").unwrap_or_default();
     page::login_form(&csrf, &email, &next, &messages)
+}
+
+/// `429` with `Retry-After`: the envelope for JSON clients, the form with the message for
+/// browsers. The same answer whichever account was named.
+async fn throttled(ctx: &Ctx, f: &Fields, retry_after: std::time::Duration) -> Response {
+    if ctx.json {
+        return crate::throttle::throttled_json(retry_after);
+    }
+    let csrf = ctx
+        .sec
+        .inner
+        .csrf
+        .token_for(&ctx.session)
+        .await
+        .unwrap_or_default();
+    let email = f.text("email").unwrap_or_default();
+    let next = f.text("next").unwrap_or_default();
+    let message = crate::throttle::THROTTLED_MESSAGE.to_owned();
+    let mut response = page::login_form(&csrf, &email, &next, &[message]);
+    crate::throttle::mark_throttled(&mut response, retry_after);
+    response
 }
 
 async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
