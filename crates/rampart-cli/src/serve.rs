@@ -62,13 +62,19 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     if created > 0 {
         tracing::info!(created, "seed users created");
     }
-    let security = security(config, &ctx)?;
     let listener = TcpListener::bind(env.addr)
         .await
         .with_context(|| format!("cannot listen on {}", env.addr))?;
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let mut config = config;
+    if config.lifecycle.server_name.is_none() {
+        // Emailed links point at this server unless SERVER_NAME says otherwise; never at the
+        // Host header of a request.
+        config.lifecycle.server_name = Some(addr.to_string());
+    }
+    let security = security(config, &ctx, mailer(&env)?)?;
     tracing::info!(
         "rampart listening on http://{addr} (database {}, mail {})",
         redact_url(&env.database_url),
@@ -101,9 +107,14 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
 
 /// The demo's [`Security`]: its replaced unauthz handler and the per-user token expiry of
 /// `shortlived@example.com` (2 s after issue).
-fn security(config: SecurityConfig, ctx: &context::Context) -> anyhow::Result<Security> {
+fn security(
+    config: SecurityConfig,
+    ctx: &context::Context,
+    mailer: Arc<dyn rampart::mail::Mailer>,
+) -> anyhow::Result<Security> {
     let store: Arc<dyn UserDatastore> = Arc::new(ctx.store.clone());
     Security::builder(config, store, ctx.store.session_store())
+        .mailer(mailer)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")
@@ -111,6 +122,20 @@ fn security(config: SecurityConfig, ctx: &context::Context) -> anyhow::Result<Se
         })
         .build()
         .context("invalid security settings")
+}
+
+/// The demo's mail transport: `SMTP_URL`, else the `MAIL_OUTBOX` directory.
+fn mailer(env: &DemoEnv) -> anyhow::Result<Arc<dyn rampart::mail::Mailer>> {
+    if let Some(url) = &env.smtp_url {
+        let smtp = rampart::mail::SmtpMailer::from_url(url, std::time::Duration::from_secs(10))
+            .with_context(|| format!("SMTP_URL {} is not usable", redact_url(url)))?;
+        return Ok(Arc::new(smtp));
+    }
+    let dir = env
+        .mail_outbox
+        .clone()
+        .unwrap_or_else(|| "./outbox".to_owned());
+    Ok(Arc::new(rampart::mail::OutboxMailer::new(dir)))
 }
 
 async fn shutdown() {

@@ -21,12 +21,14 @@
 //! ```
 
 mod keys;
+mod lifecycle;
 mod password;
 mod source;
 
 use std::fmt;
 use std::path::Path;
 
+pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
 use source::Source;
 
 /// A configuration problem found at start-up.
@@ -163,6 +165,9 @@ pub struct SecurityConfig {
     /// positive: Flask-Security 5.9 turns 0 into a zero max age (tokens expire at once) while
     /// older documentation calls it "never"; Rampart refuses the ambiguous value at start-up.
     pub token_max_age_secs: i64,
+    /// Account lifecycle, mail and message settings (registration, confirmation, reset,
+    /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
+    pub lifecycle: LifecycleConfig,
 }
 
 impl Default for SecurityConfig {
@@ -209,6 +214,7 @@ impl Default for SecurityConfig {
             ],
             csrf_ignore_unauth_endpoints: false,
             logout_csrf: false,
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -341,6 +347,7 @@ impl SecurityConfig {
                 d.csrf_ignore_unauth_endpoints,
             )?,
             logout_csrf: s.bool("SECURITY_LOGOUT_CSRF", d.logout_csrf)?,
+            lifecycle: lifecycle::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -32,6 +32,8 @@ pub(crate) fn is_config_key(key: &str) -> bool {
                 | "PERMANENT_SESSION_LIFETIME"
                 | "WTF_CSRF_ENABLED"
                 | "WTF_CSRF_TIME_LIMIT"
+                | "SERVER_NAME"
+                | "PREFERRED_URL_SCHEME"
         )
 }
 
