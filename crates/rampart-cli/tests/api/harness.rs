@@ -341,11 +341,14 @@ pub struct App {
 impl App {
     /// `rampart serve` with the test secret and the test hooks.
     pub async fn start(db: Db) -> Self {
-        let server = Server::start(
-            &db,
-            &[("SECRET_KEY", TEST_SECRET), ("DEMO_TEST_HOOKS", "1")],
-        )
-        .await;
+        Self::start_env(db, &[]).await
+    }
+
+    /// Like [`App::start`], with extra environment variables (later ones win).
+    pub async fn start_env(db: Db, extra: &[(&str, &str)]) -> Self {
+        let mut env = vec![("SECRET_KEY", TEST_SECRET), ("DEMO_TEST_HOOKS", "1")];
+        env.extend_from_slice(extra);
+        let server = Server::start(&db, &env).await;
         let base = format!("http://127.0.0.1:{}", server.port);
         Self {
             server,
