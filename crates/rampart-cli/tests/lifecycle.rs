@@ -886,6 +886,130 @@ async fn messages_and_subjects_are_overridable() {
     sink.last(USER.0, "Reset your Rampart password").await;
 }
 
+/// Usernames (`SECURITY_USERNAME_ENABLE`) at registration and `/change-username`.
+#[tokio::test(flavor = "multi_thread")]
+async fn usernames_at_registration_and_change() {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = start(
+        Db::sqlite(),
+        &sink,
+        &[
+            ("SECURITY_USERNAME_ENABLE", "true"),
+            ("SECURITY_CHANGE_USERNAME", "true"),
+            ("SECURITY_LOGIN_WITHOUT_CONFIRMATION", "true"),
+        ],
+    )
+    .await;
+    let pw = "Us3rname-correct-horse";
+    let r = post_json(&app, "/register", json!({"email": "named@example.com", "username": "ab", "password": pw, "password_confirm": pw})).await;
+    assert_eq!(
+        errors_of(&r, "username"),
+        vec!["Username must be at least 4 characters and less than 32 characters"],
+        "{r}"
+    );
+    // Confirmation not required for login here: registration signs in, with a token on request.
+    let r = app
+        .post("/register?include_auth_token")
+        .accept_json()
+        .json(json!({"email": "named@example.com", "username": "named1", "password": pw, "password_confirm": pw}))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.json["response"]["tf_required"], json!(false), "{r}");
+    let token = r.json["response"]["user"]["authentication_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(app.me(&Cred::Header(token.clone())).await.status, 200);
+    let r = post_json(&app, "/register", json!({"email": "other@example.com", "username": "named1", "password": pw, "password_confirm": pw})).await;
+    assert_eq!(
+        errors_of(&r, "username"),
+        vec!["named1 is already associated with an account."],
+        "{r}"
+    );
+
+    let r = app
+        .get("/change-username")
+        .accept_json()
+        .cred(&Cred::Header(token.clone()))
+        .send()
+        .await;
+    assert_eq!(
+        r.json["response"]["current_username"],
+        json!("named1"),
+        "{r}"
+    );
+    let r = app
+        .post("/change-username")
+        .accept_json()
+        .json(json!({"username": "renamed2"}))
+        .cred(&Cred::Header(token.clone()))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    sink.last("named@example.com", "Your username has been changed")
+        .await;
+    let r = app
+        .get("/change-username")
+        .accept_json()
+        .cred(&Cred::Header(token))
+        .send()
+        .await;
+    assert_eq!(
+        r.json["response"]["current_username"],
+        json!("renamed2"),
+        "{r}"
+    );
+}
+
+/// `SECURITY_*_WITHIN`: an outdated link is refused with Flask-Security's message.
+#[tokio::test(flavor = "multi_thread")]
+async fn outdated_links_are_refused() {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = start(
+        Db::sqlite(),
+        &sink,
+        &[
+            ("SECURITY_CONFIRM_EMAIL_WITHIN", "1"),
+            ("SECURITY_RESET_PASSWORD_WITHIN", "1"),
+        ],
+    )
+    .await;
+    let pw = "Expir1ng-correct-horse";
+    let r = post_json(
+        &app,
+        "/register",
+        json!({"email": "late@example.com", "password": pw, "password_confirm": pw}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r}");
+    let confirm = link_path(&sink.last("late@example.com", "Welcome").await, "/confirm/");
+    let r = post_json(&app, "/reset", json!({"email": USER.0})).await;
+    assert_eq!(r.status, 200, "{r}");
+    let reset = link_path(
+        &sink.last(USER.0, "Password reset instructions").await,
+        "/reset/",
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let r = app.get(&confirm).browser().send().await;
+    assert!(
+        pct_decode(&location(&r)).contains("You did not confirm your email within 1 second."),
+        "{r}"
+    );
+    let r = post_json(
+        &app,
+        &reset,
+        json!({"password": NEW_PW, "password_confirm": NEW_PW}),
+    )
+    .await;
+    assert_eq!(
+        errors_of(&r, ""),
+        vec!["You did not reset your password within 1 second. "],
+        "{r}"
+    );
+    assert_eq!(login_status(&app, USER.0, USER.1).await.status, 200);
+}
+
 #[test]
 fn decoding_helpers() {
     assert_eq!(qp_decode("a=3Db=\r\nc"), "a=bc");

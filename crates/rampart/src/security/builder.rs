@@ -221,6 +221,12 @@ fn mail_feature(c: &SecurityConfig) -> Option<&'static str> {
             c.changeable && c.lifecycle.send_password_change_email,
             "SECURITY_CHANGEABLE (with SECURITY_SEND_PASSWORD_CHANGE_EMAIL)",
         ),
+        (
+            c.username_enable
+                && c.lifecycle.change_username
+                && c.lifecycle.send_username_change_email,
+            "SECURITY_CHANGE_USERNAME (with SECURITY_SEND_USERNAME_CHANGE_EMAIL)",
+        ),
     ]
     .into_iter()
     .find_map(|(on, name)| on.then_some(name))

@@ -6,6 +6,7 @@ mod account_page;
 mod account_rules;
 mod change;
 mod change_email;
+mod change_username;
 mod confirm;
 mod form;
 pub(crate) mod login;
@@ -53,6 +54,12 @@ fn lifecycle_routes(mut r: Router, sec: &Security) -> Router {
     }
     if c.changeable {
         r = r.route(&l.change_url, get(change::get).post(change::post));
+    }
+    if c.username_enable && l.change_username {
+        r = r.route(
+            &l.change_username_url,
+            get(change_username::get).post(change_username::post),
+        );
     }
     if c.change_email {
         r = r
