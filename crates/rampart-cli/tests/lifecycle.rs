@@ -35,6 +35,8 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    same_answers_as_flask_security,
+    same_generic_answers_as_flask_security,
     register_confirm_login,
     reset_password_flow,
     change_password_kills_other_sessions,
@@ -1008,6 +1010,95 @@ async fn outdated_links_are_refused() {
         "{r}"
     );
     assert_eq!(login_status(&app, USER.0, USER.1).await.status, 200);
+}
+
+/// Flask-Security 5.9.2's answers, recorded by `tools/fixtures/lifecycle_answers.py`.
+const FS_ANSWERS: &str = include_str!("../../../tests/fixtures/lifecycle_answers.json");
+
+/// Cases where Rampart answers differently on purpose (README, "deliberately differs").
+fn differs_on_purpose(mode: &str, label: &str) -> bool {
+    // Generic responses: a real registration answers exactly like a taken address.
+    mode == "generic" && label == "register new"
+}
+
+async fn same_answers_as_flask_security(db: Db) {
+    replay_flask_security(db, "default").await;
+}
+
+async fn same_generic_answers_as_flask_security(db: Db) {
+    replay_flask_security(db, "generic").await;
+}
+
+/// Every case Flask-Security answered, replayed against the demo: the same status, the same
+/// JSON (CSRF token aside) and the same emails (subject and recipient).
+async fn replay_flask_security(db: Db, mode: &str) {
+    let fixture: Value = serde_json::from_str(FS_ANSWERS).unwrap();
+    assert_eq!(fixture["flask_security"], json!("5.9.2"));
+    let mut failures = Vec::new();
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let profile = if mode == "generic" {
+        "strict"
+    } else {
+        "default"
+    };
+    let app = start(db, &sink, &[("PROFILE", profile)]).await;
+    let mut session: Option<Session> = None;
+    let (mut expected_mails, mut compared) = (0, 0);
+    for case in fixture[mode].as_array().unwrap() {
+        let label = case["label"].as_str().unwrap();
+        let path = case["path"].as_str().unwrap();
+        let cred = session.clone().map_or(Cred::Anon, Cred::Session);
+        let req = match case["method"].as_str().unwrap() {
+            "GET" => app.get(path).header("Content-Type", "application/json"),
+            _ => app.post(path).json(case["body"].clone()),
+        };
+        let r = req.accept_json().cred(&cred).send().await;
+        if label == "login" {
+            assert_eq!(r.status, 200, "{r}");
+            session = Some(session_of(&r, Jar::default()));
+            continue;
+        }
+        let mut got = r.json.clone();
+        if got["response"]["csrf_token"].is_string() {
+            got["response"]["csrf_token"] = json!("<csrf>");
+        }
+        if !differs_on_purpose(mode, label) {
+            compared += 1;
+            if r.status != case["status"] || got != case["json"] {
+                failures.push(format!(
+                    "[{mode}] {label}: Flask-Security {} {}\n  Rampart {r}",
+                    case["status"], case["json"]
+                ));
+            }
+        }
+        for mail in case["mails"].as_array().unwrap() {
+            expected_mails += 1;
+            let (to, subject) = (
+                mail["to"].as_str().unwrap(),
+                mail["subject"].as_str().unwrap(),
+            );
+            sink.last(to, subject).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<_> = sink
+        .messages()
+        .iter()
+        .map(|m| (m.to.clone(), m.header("Subject")))
+        .collect();
+    if sent.len() != expected_mails {
+        failures.push(format!(
+            "[{mode}] {expected_mails} emails expected, {} sent: {sent:?}",
+            sent.len()
+        ));
+    }
+    assert!(compared >= 28, "only {compared} cases compared");
+    assert!(
+        failures.is_empty(),
+        "{} difference(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -25,8 +25,9 @@ pub(crate) fn email(
     normalized
 }
 
-/// A new password and its confirmation: WTForms' `EqualTo` on the confirmation, then
-/// "required" on both, then the password policy (length, breached, complexity) on the new
+/// A new password and its confirmation as Flask-Security checks them: "required" on both
+/// (a missing confirmation is `PASSWORD_NOT_PROVIDED`), `RETYPE_PASSWORD_MISMATCH` when they
+/// differ, then the password policy (length, breached, complexity) on the new
 /// password with `inputs` (email, username) as zxcvbn user inputs.
 pub(crate) async fn new_password(
     ctx: &Ctx,
@@ -41,10 +42,10 @@ pub(crate) async fn new_password(
     }
     if let Some(confirm) = confirm {
         let again = f.secret(confirm);
-        if again != password {
-            errors.add(confirm, ctx.msg("RETYPE_PASSWORD_MISMATCH"));
-        } else if again.is_none() {
+        if again.is_none() {
             errors.add(confirm, ctx.msg("PASSWORD_NOT_PROVIDED"));
+        } else if again != password {
+            errors.add(confirm, ctx.msg("RETYPE_PASSWORD_MISMATCH"));
         }
     }
     let password = password?;

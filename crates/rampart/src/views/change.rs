@@ -78,10 +78,10 @@ pub(crate) async fn post(req: Request) -> Response {
         errors.add("new_password", ctx.msg("PASSWORD_NOT_PROVIDED"));
     }
     let (new, again) = (f.secret("new_password"), f.secret("new_password_confirm"));
-    if again != new {
-        errors.add("new_password_confirm", ctx.msg("RETYPE_PASSWORD_MISMATCH"));
-    } else if again.is_none() {
+    if again.is_none() {
         errors.add("new_password_confirm", ctx.msg("PASSWORD_NOT_PROVIDED"));
+    } else if again != new {
+        errors.add("new_password_confirm", ctx.msg("RETYPE_PASSWORD_MISMATCH"));
     }
     if errors.is_empty()
         && let Some(stored) = user.password.as_deref()
