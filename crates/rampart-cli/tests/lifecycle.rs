@@ -717,6 +717,96 @@ async fn slow_or_refusing_smtp_never_hangs_the_server() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
+/// A temporary SMTP failure (451) is retried with backoff and the email arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn temporary_smtp_failures_are_retried() {
+    let sink = SmtpSink::start(Mode::FailOnce).await;
+    let app = start(Db::sqlite(), &sink, &[]).await;
+    let r = post_json(&app, "/reset", json!({"email": USER.0})).await;
+    assert_eq!(r.status, 200, "{r}");
+    sink.last(USER.0, "Password reset instructions").await;
+    assert!(sink.attempts() >= 2, "{} attempts", sink.attempts());
+    assert_eq!(sink.messages().len(), 1);
+}
+
+/// Browsers post forms and get pages and redirects.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_forms() {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = start(Db::sqlite(), &sink, &[]).await;
+    let pw = "Br0wser-correct-horse";
+    let r = app.get("/reset").browser().send().await;
+    assert!(
+        r.status == 200 && r.text.contains("name=\"csrf_token\""),
+        "{r}"
+    );
+    let r = app
+        .post("/register")
+        .browser()
+        .form(&[
+            ("email", "form@example.com"),
+            ("password", pw),
+            ("password_confirm", pw),
+        ])
+        .send()
+        .await;
+    assert_eq!(r.status, 302, "{r}");
+    sink.last("form@example.com", "Welcome").await;
+    let r = app
+        .post("/register")
+        .browser()
+        .form(&[
+            ("email", "form2@example.com"),
+            ("password", pw),
+            ("password_confirm", "other"),
+        ])
+        .send()
+        .await;
+    assert!(
+        r.status == 200 && r.text.contains("Passwords do not match"),
+        "{r}"
+    );
+    let r = app
+        .post("/reset")
+        .browser()
+        .form(&[("email", USER.0)])
+        .send()
+        .await;
+    assert!(
+        r.status == 200
+            && r.text
+                .contains("Instructions to reset your password have been sent to"),
+        "{r}"
+    );
+    let link = link_path(
+        &sink.last(USER.0, "Password reset instructions").await,
+        "/reset/",
+    );
+    let r = app
+        .post(&link)
+        .browser()
+        .form(&[("password", NEW_PW), ("password_confirm", NEW_PW)])
+        .send()
+        .await;
+    assert_eq!(r.status, 302, "{r}");
+    assert!(location(&r).starts_with("/login"), "{r}");
+    assert!(
+        pct_decode(&location(&r)).contains("Please authenticate using your new password."),
+        "{r}"
+    );
+    // HTML escapes what the user typed.
+    let r = app
+        .post("/reset")
+        .browser()
+        .form(&[("email", "<script>@x")])
+        .send()
+        .await;
+    assert!(
+        !r.text.contains("<script>@x") && r.text.contains("&lt;script&gt;@x"),
+        "{r}"
+    );
+}
+
 /// The demo's default transport: one RFC 5322 `.eml` per email in `MAIL_OUTBOX`.
 #[tokio::test(flavor = "multi_thread")]
 async fn outbox_transport_writes_eml_files() {

@@ -247,3 +247,64 @@ fn configuration_keys() {
         }
     }
 }
+
+/// Without `SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS`, the anonymous endpoints want the CSRF token
+/// (Flask-Security's `unauth_csrf`), from the JSON body or a header.
+#[tokio::test]
+async fn unauthenticated_endpoints_check_csrf() {
+    let (store, _guard) = rampart_tests::sqlite_store().await;
+    let mut c = config();
+    c.recoverable = true;
+    c.csrf_ignore_unauth_endpoints = false;
+    let security = Security::builder(c, Arc::new(store.clone()), store.session_store())
+        .mailer(Arc::new(Capture::default()))
+        .build()
+        .unwrap();
+    let app = security.install(Router::new());
+    let body = serde_json::json!({"email": "nobody@example.com"});
+    let (status, text) = send(&app, "POST", "/reset", Some(body.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["response"]["field_errors"]["csrf_token"][0],
+        "The CSRF token is missing."
+    );
+
+    // The token from GET /reset, with its session cookie, passes.
+    let req = Request::get("/reset")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let cookie = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let token = v["response"]["csrf_token"].as_str().unwrap().to_owned();
+    let req = Request::post("/reset")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .header("X-CSRF-Token", token)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    // Past CSRF: now the ordinary "no such user" answer.
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        v["response"]["field_errors"]["email"][0],
+        "Specified user does not exist"
+    );
+}

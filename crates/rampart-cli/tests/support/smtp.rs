@@ -18,6 +18,8 @@ pub enum Mode {
     Hang,
     /// Answers `554` to `MAIL FROM` (a permanent refusal).
     Refuse,
+    /// Answers `451` (a temporary failure) to the first `MAIL FROM`, then accepts.
+    FailOnce,
 }
 
 /// One received message.
@@ -96,6 +98,8 @@ pub fn links_in(text: &str) -> Vec<String> {
 pub struct SmtpSink {
     pub port: u16,
     messages: Arc<Mutex<Vec<Received>>>,
+    /// `MAIL FROM` commands seen (attempts).
+    attempts: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -105,6 +109,7 @@ impl SmtpSink {
         let sink = Self {
             port,
             messages: Arc::default(),
+            attempts: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -121,6 +126,11 @@ impl SmtpSink {
     /// `SMTP_URL` for the demo server.
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// How many transactions were started (`MAIL FROM` commands).
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -204,7 +214,12 @@ impl SmtpSink {
             } else if upper.starts_with("HELO") {
                 b"250 sink.test\r\n"
             } else if upper.starts_with("MAIL FROM:") {
-                if mode == Mode::Refuse {
+                let n = self
+                    .attempts
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if mode == Mode::FailOnce && n == 0 {
+                    b"451 4.3.0 try again later\r\n"
+                } else if mode == Mode::Refuse {
                     b"554 5.7.1 refused\r\n"
                 } else {
                     from = addr(&cmd[10..]);
