@@ -480,6 +480,29 @@ async fn change_password_kills_other_sessions(db: Db) {
     );
     // Anonymous callers get 401.
     assert_eq!(app.get("/change").accept_json().send().await.status, 401);
+
+    // A token caller's change never touches a session of someone else sent along with it.
+    let admin = app.login(ADMIN).await;
+    let user_token = app.token((USER.0, NEW_PW)).await;
+    let r = app
+        .post("/change")
+        .accept_json()
+        .header("X-CSRF-Token", &admin.csrf)
+        .json(change(
+            NEW_PW,
+            "Th1rd-correct-horse-9",
+            "Th1rd-correct-horse-9",
+        ))
+        .cred(&Cred::SessionAndToken(admin.clone(), user_token))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let me = app.me(&Cred::Session(admin)).await;
+    assert_eq!(
+        (me.status, me.json["email"].clone()),
+        (200, json!(ADMIN.0)),
+        "{me}"
+    );
 }
 
 async fn change_email_round_trip(db: Db) {

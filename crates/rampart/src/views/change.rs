@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::account::{self, Ctx, Errors};
 use super::account_page::{Input, form};
 use super::account_rules as rules;
-use crate::authn::{CurrentUser, Mechanism};
+use crate::authn::CurrentUser;
 use crate::events::Event;
 use crate::extract::{AuthRequired, FreshRequired};
 use crate::lifecycle::user_context;
@@ -122,8 +122,10 @@ pub(crate) async fn post(req: Request) -> Response {
         Err(r) => return r,
     };
     tracing::info!(user_id = updated.id, "password changed");
-    if user.via == Mechanism::Session || ctx.session.user_id().await.ok().flatten().is_some() {
-        // This session continues under the new uniquifier (a new session id, fresh).
+    let session_user = ctx.session.user_id().await.ok().flatten();
+    if session_user.as_deref() == Some(user.fs_uniquifier.as_str()) {
+        // This user's session continues under the new uniquifier (a new session id, fresh);
+        // a session of someone else that came along with a token is left alone.
         if let Err(e) = ctx.session.login(&updated.fs_uniquifier, true).await {
             return account::backend(e);
         }
