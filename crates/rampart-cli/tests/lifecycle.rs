@@ -503,6 +503,39 @@ async fn change_password_kills_other_sessions(db: Db) {
         (200, json!(ADMIN.0)),
         "{me}"
     );
+
+    // The caller's remember-me cookie follows the new identity; the old one is dead.
+    let third = "Th1rd-correct-horse-9";
+    let rs = app
+        .login_with(json!({"email": USER.0, "password": third, "remember": true}))
+        .await;
+    assert!(rs.jar.0.contains_key(REMEMBER_COOKIE), "{:?}", rs.jar);
+    let r = app
+        .post("/change")
+        .accept_json()
+        .json(change(third, NEW_PW, NEW_PW))
+        .cred(&Cred::Session(rs.clone()))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    assert!(
+        r.cookie(REMEMBER_COOKIE).is_some_and(|c| !c.is_removal()),
+        "{r}"
+    );
+    let mut jar = rs.jar.clone();
+    jar.absorb(&r);
+    assert_eq!(
+        app.me(&Cred::Cookies(jar.only(REMEMBER_COOKIE)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.me(&Cred::Cookies(rs.jar.only(REMEMBER_COOKIE)))
+            .await
+            .status,
+        401
+    );
 }
 
 async fn change_email_round_trip(db: Db) {

@@ -123,7 +123,8 @@ pub(crate) async fn post(req: Request) -> Response {
     };
     tracing::info!(user_id = updated.id, "password changed");
     let session_user = ctx.session.user_id().await.ok().flatten();
-    if session_user.as_deref() == Some(user.fs_uniquifier.as_str()) {
+    let renewed = session_user.as_deref() == Some(user.fs_uniquifier.as_str());
+    if renewed {
         // This user's session continues under the new uniquifier (a new session id, fresh);
         // a session of someone else that came along with a token is left alone.
         if let Err(e) = ctx.session.login(&updated.fs_uniquifier, true).await {
@@ -147,10 +148,31 @@ pub(crate) async fn post(req: Request) -> Response {
     ctx.sec.events().emit(Event::PasswordChanged {
         user_id: updated.id,
     });
-    if ctx.json {
+    let mut response = if ctx.json {
         let payload = account::user_payload(&ctx, &updated, account::wants_token(&ctx));
-        return account::json_ok(&ctx, vec![("user", payload)]).await;
+        account::json_ok(&ctx, vec![("user", payload)]).await
+    } else {
+        let target = account::view_or(&ctx, "POST_CHANGE_VIEW", &c.post_login_view);
+        handlers::found(&target)
+    };
+    if renewed && had_remember_cookie(&ctx, &user) {
+        // As Flask-Security: the caller's remember-me cookie follows the new identity.
+        if let Some(cookie) = ctx.sec.inner.remember.set_header(&updated.fs_uniquifier) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, cookie);
+        }
     }
-    let target = account::view_or(&ctx, "POST_CHANGE_VIEW", &c.post_login_view);
-    handlers::found(&target)
+    response
+}
+
+/// Whether the request carried this user's valid remember-me cookie.
+fn had_remember_cookie(ctx: &Ctx, user: &CurrentUser) -> bool {
+    ctx.headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(crate::authn::remember::from_cookie_header)
+        .filter_map(|v| ctx.sec.inner.remember.verify(v))
+        .any(|uniquifier| uniquifier == user.fs_uniquifier)
 }
