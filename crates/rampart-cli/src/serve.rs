@@ -101,6 +101,11 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown())
     .await
     .context("server error");
+    if let Some(queue) = security.lifecycle().mail_queue() {
+        // Emails of the last requests still go out (bounded: a dead server cannot hold up
+        // the shutdown).
+        queue.drain(std::time::Duration::from_secs(10)).await;
+    }
     cleanup.abort();
     served
 }

@@ -57,6 +57,22 @@ async fn temporary_smtp_failures_are_retried() {
     assert_eq!(sink.messages().len(), 1);
 }
 
+/// A graceful shutdown sends what is still queued (the mail server here greets 1 s late).
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_drains_the_mail_queue() {
+    let sink = SmtpSink::start(Mode::Slow).await;
+    let app = start(Db::sqlite(), &sink, &[]).await;
+    let r = post_json(&app, "/reset", json!({"email": USER.0})).await;
+    assert_eq!(r.status, 200, "{r}");
+    assert!(
+        sink.messages().is_empty(),
+        "delivered before the shutdown: the test proves nothing"
+    );
+    let App { server, .. } = app;
+    server.stop().await;
+    assert_eq!(sink.to(USER.0).len(), 1, "{:?}", sink.messages());
+}
+
 /// Browsers post forms and get pages and redirects.
 #[tokio::test(flavor = "multi_thread")]
 async fn browser_forms() {

@@ -20,6 +20,8 @@ pub enum Mode {
     Refuse,
     /// Answers `451` (a temporary failure) to the first `MAIL FROM`, then accepts.
     FailOnce,
+    /// Greets one second late, then accepts.
+    Slow,
 }
 
 /// One received message.
@@ -196,6 +198,9 @@ impl SmtpSink {
         if mode == Mode::Hang {
             tokio::time::sleep(Duration::from_secs(600)).await;
             return Ok(());
+        }
+        if mode == Mode::Slow {
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         let (r, mut w) = sock.into_split();
         let mut lines = BufReader::new(r);

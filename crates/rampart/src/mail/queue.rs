@@ -92,6 +92,8 @@ struct Inner {
     opts: QueueOptions,
     sent: AtomicU64,
     failed: AtomicU64,
+    /// Emails taken off the channel and not finished yet.
+    in_flight: AtomicU64,
 }
 
 impl std::fmt::Debug for MailQueue {
@@ -115,6 +117,7 @@ impl MailQueue {
                 opts,
                 sent: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
+                in_flight: AtomicU64::new(0),
             }),
         }
     }
@@ -155,6 +158,28 @@ impl MailQueue {
         self.inner.opts.capacity.max(1) - self.inner.tx.capacity()
     }
 
+    /// Waits until every queued email was sent or given up, at most `limit` (call it at
+    /// shutdown so a restart does not lose the emails of the last requests). Returns whether
+    /// the queue is empty.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let idle = self.pending() == 0 && self.inner.in_flight.load(Ordering::SeqCst) == 0;
+            if idle {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    pending = self.pending(),
+                    in_flight = self.inner.in_flight.load(Ordering::SeqCst),
+                    "mail queue not drained in time"
+                );
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn start(&self) {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
@@ -172,12 +197,14 @@ impl MailQueue {
 async fn worker(inner: Arc<Inner>, mut rx: mpsc::Receiver<Email>) {
     let slots = Arc::new(Semaphore::new(inner.opts.max_in_flight.max(1)));
     while let Some(email) = rx.recv().await {
+        inner.in_flight.fetch_add(1, Ordering::SeqCst);
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
         let inner = Arc::clone(&inner);
         tokio::spawn(async move {
             deliver(&inner, &email).await;
+            inner.in_flight.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
         });
     }
@@ -275,7 +302,7 @@ mod tests {
             .backoff(Duration::from_millis(5), Duration::from_millis(20));
         let q = MailQueue::new(mailer.clone(), opts);
         assert!(q.enqueue(email()).is_ok());
-        wait_for(&q, |q| q.sent() == 1).await;
+        assert!(q.drain(Duration::from_secs(5)).await);
         assert_eq!(q.sent(), 1);
         assert_eq!(mailer.calls.load(Ordering::SeqCst), 3);
     }
@@ -314,5 +341,6 @@ mod tests {
                 .any(|r| matches!(r, Err(MailError::QueueFull)))
         );
         assert!(results[0].is_ok());
+        assert!(!q.drain(Duration::from_millis(50)).await);
     }
 }
