@@ -57,6 +57,35 @@ async fn temporary_smtp_failures_are_retried() {
     assert_eq!(sink.messages().len(), 1);
 }
 
+/// `SMTP_URL` credentials are sent with AUTH PLAIN (allowed in clear text on loopback only).
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_authentication() {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let url = format!("smtp://mailer:s3cret@127.0.0.1:{}", sink.port);
+    let app = App::start_env(
+        Db::sqlite(),
+        &[("SMTP_URL", url.as_str()), ("SERVER_NAME", MAIL_HOST)],
+    )
+    .await;
+    assert!(!app.server.log.contains("s3cret"), "{}", app.server.log);
+    let r = post_json(&app, "/reset", json!({"email": USER.0})).await;
+    assert_eq!(r.status, 200, "{r}");
+    sink.last(USER.0, "Password reset instructions").await;
+    assert_eq!(sink.auths(), vec![base64(b"\0mailer\0s3cret")]);
+    // Credentials over an unencrypted connection to another host are refused at start-up.
+    let run = support::serve_once(&[
+        ("SMTP_URL", "smtp://mailer:s3cret@mail.example.test:25"),
+        ("SECRET_KEY", TEST_SECRET),
+        ("DATABASE_URL", "sqlite://:memory:"),
+    ])
+    .await;
+    assert_ne!(run.status, Some(0), "{run:?}");
+    assert!(
+        run.stderr.contains("SMTP_URL") && !run.stderr.contains("s3cret"),
+        "{run:?}"
+    );
+}
+
 /// A graceful shutdown sends what is still queued (the mail server here greets 1 s late).
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_drains_the_mail_queue() {

@@ -102,6 +102,8 @@ pub struct SmtpSink {
     messages: Arc<Mutex<Vec<Received>>>,
     /// `MAIL FROM` commands seen (attempts).
     attempts: Arc<std::sync::atomic::AtomicUsize>,
+    /// The base64 arguments of `AUTH PLAIN` commands seen.
+    auths: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpSink {
@@ -112,6 +114,7 @@ impl SmtpSink {
             port,
             messages: Arc::default(),
             attempts: Arc::default(),
+            auths: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -133,6 +136,11 @@ impl SmtpSink {
     /// How many transactions were started (`MAIL FROM` commands).
     pub fn attempts(&self) -> usize {
         self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The base64 arguments of the `AUTH PLAIN` commands received.
+    pub fn auths(&self) -> Vec<String> {
+        self.auths.lock().unwrap().clone()
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -215,7 +223,10 @@ impl SmtpSink {
             let cmd = line.trim_end().to_owned();
             let upper = cmd.to_ascii_uppercase();
             let reply: &[u8] = if upper.starts_with("EHLO") {
-                b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                b"250-sink.test\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n"
+            } else if upper.starts_with("AUTH PLAIN ") {
+                self.auths.lock().unwrap().push(cmd[11..].trim().to_owned());
+                b"235 2.7.0 Authentication successful\r\n"
             } else if upper.starts_with("HELO") {
                 b"250 sink.test\r\n"
             } else if upper.starts_with("MAIL FROM:") {

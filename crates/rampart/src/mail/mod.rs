@@ -108,6 +108,9 @@ pub enum MailError {
     /// An address does not parse.
     #[error("invalid {0} address")]
     Address(&'static str),
+    /// The transport's configuration is unusable (a bad SMTP URL, credentials without TLS).
+    #[error("mail configuration: {0}")]
+    Config(String),
     /// The message could not be assembled.
     #[error("cannot build the message: {0}")]
     Build(String),
