@@ -65,13 +65,19 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         tracing::info!(created, "seed users created");
     }
     let throttle_store = throttle_store(&env, &ctx).await?;
-    let security = security(config, &ctx, throttle_store)?;
     let listener = TcpListener::bind(env.addr)
         .await
         .with_context(|| format!("cannot listen on {}", env.addr))?;
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let mut config = config;
+    if config.lifecycle.server_name.is_none() {
+        // Emailed links point at this server unless SERVER_NAME says otherwise; never at the
+        // Host header of a request.
+        config.lifecycle.server_name = Some(addr.to_string());
+    }
+    let security = security(config, &ctx, throttle_store, mailer(&env)?)?;
     tracing::info!(
         "rampart listening on http://{addr} (database {}, mail {})",
         redact_url(&env.database_url),
@@ -100,6 +106,11 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown())
     .await
     .context("server error");
+    if let Some(queue) = security.lifecycle().mail_queue() {
+        // Emails of the last requests still go out (bounded: a dead server cannot hold up
+        // the shutdown).
+        queue.drain(std::time::Duration::from_secs(10)).await;
+    }
     cleanup.abort();
     throttle_cleanup.abort();
     served
@@ -138,10 +149,12 @@ fn security(
     config: SecurityConfig,
     ctx: &context::Context,
     throttle_store: Arc<dyn rampart::throttle::ThrottleStore>,
+    mailer: Arc<dyn rampart::mail::Mailer>,
 ) -> anyhow::Result<Security> {
     let store: Arc<dyn UserDatastore> = Arc::new(ctx.store.clone());
     Security::builder(config, store, ctx.store.session_store())
         .throttle_store(throttle_store)
+        .mailer(mailer)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")
@@ -149,6 +162,20 @@ fn security(
         })
         .build()
         .context("invalid security settings")
+}
+
+/// The demo's mail transport: `SMTP_URL`, else the `MAIL_OUTBOX` directory.
+fn mailer(env: &DemoEnv) -> anyhow::Result<Arc<dyn rampart::mail::Mailer>> {
+    if let Some(url) = &env.smtp_url {
+        let smtp = rampart::mail::SmtpMailer::from_url(url, std::time::Duration::from_secs(10))
+            .with_context(|| format!("SMTP_URL {} is not usable", redact_url(url)))?;
+        return Ok(Arc::new(smtp));
+    }
+    let dir = env
+        .mail_outbox
+        .clone()
+        .unwrap_or_else(|| "./outbox".to_owned());
+    Ok(Arc::new(rampart::mail::OutboxMailer::new(dir)))
 }
 
 async fn shutdown() {

@@ -1,4 +1,4 @@
-//! Black-box throttling of `POST /login` through the demo server (security-testing.md C10):
+//! Black-box throttling of `POST /login` (and `POST /reset`) through the demo server (security-testing.md C10):
 //! wrong passwords until `429` with `Retry-After`, `X-Forwarded-For` rotation without trusted
 //! proxies changes nothing, another account from the same address works until the address
 //! limit, unknown accounts are throttled exactly like known ones, and once the wait is over
@@ -43,6 +43,7 @@ on_both_backends!(
     flood_lets_exactly_the_limit_through_and_429s_are_quick,
     trusted_proxy_addresses_count_separately,
     basic_auth_obeys_the_same_throttle,
+    reset_requests_until_429,
 );
 
 async fn attempt(app: &App, email: &str, password: &str, xff: Option<&str>) -> Resp {
@@ -349,5 +350,42 @@ async fn basic_auth_obeys_the_same_throttle(db: Db) {
         .send()
         .await;
     assert_eq!(ok.status, 200, "{ok}");
+    app.server.stop().await;
+}
+
+async fn reset(app: &App, email: &str) -> Resp {
+    app.post("/reset")
+        .accept_json()
+        .json(json!({ "email": email }))
+        .send()
+        .await
+}
+
+/// `POST /reset` counts every request by rate (per account and per address): ten go through
+/// (mail is sent for the known account, the unknown one gets its field error), the eleventh
+/// is a 429 with `Retry-After` for both alike, in JSON and in the browser form; logins of the
+/// account are not affected by reset requests.
+async fn reset_requests_until_429(db: Db) {
+    let app = App::start(db).await;
+    for (email, ok) in [(USER.0, 200), ("nobody-here@example.com", 400)] {
+        for i in 0..10 {
+            let resp = reset(&app, email).await;
+            assert_eq!(resp.status, ok, "{email} request {i}:\n{resp}");
+            assert!(resp.header("retry-after").is_none(), "{resp}");
+        }
+        assert_throttled(&reset(&app, email).await, 90);
+    }
+    let form = app
+        .post("/reset")
+        .browser()
+        .form(&[("email", USER.0)])
+        .send()
+        .await;
+    assert_eq!(form.status, 429, "{form}");
+    assert!(form.text.contains(MSG_THROTTLED), "{form}");
+    assert!(retry_after(&form) >= 1, "{form}");
+    // Another account is not held back by these, and neither is the login of this one.
+    assert_eq!(reset(&app, ADMIN.0).await.status, 200);
+    assert_eq!(attempt(&app, USER.0, USER.1, None).await.status, 200);
     app.server.stop().await;
 }

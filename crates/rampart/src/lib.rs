@@ -76,7 +76,10 @@
 //! - [`password`]: normalization, policy and Flask-Security-compatible hashing;
 //! - [`datastore`] and [`model`]: the user datastore trait and Flask-Security's data model;
 //! - [`sql`]: the datastore and session store on SQLite and PostgreSQL;
-//! - [`accounts`]: account administration shared by the CLI and the views.
+//! - [`accounts`]: account administration shared by the CLI and the views;
+//! - [`lifecycle`], [`mail`], [`events`]: registration, confirmation, reset and change
+//!   flows, their emails (SMTP or an outbox directory, from a background queue) and
+//!   Flask-Security's signals as typed events.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -86,9 +89,12 @@ pub mod config;
 pub mod csrf;
 pub mod csrf_cookie;
 pub mod envelope;
+pub mod events;
 pub mod extract;
 pub mod freshness;
 pub mod headers;
+pub mod lifecycle;
+pub mod mail;
 pub mod messages;
 pub mod redirect;
 pub mod security;

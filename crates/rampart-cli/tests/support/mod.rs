@@ -1,6 +1,8 @@
 //! Helpers for driving the `rampart` binary.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod smtp;
+
 use std::process::Stdio;
 use std::time::Duration;
 

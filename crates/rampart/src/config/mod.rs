@@ -23,6 +23,7 @@
 mod csrf;
 mod headers;
 mod keys;
+mod lifecycle;
 mod password;
 mod source;
 mod throttle;
@@ -30,6 +31,7 @@ mod throttle;
 use std::fmt;
 use std::path::Path;
 
+pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
 use source::Source;
 
 /// A configuration problem found at start-up.
@@ -198,6 +200,9 @@ pub struct SecurityConfig {
     pub token_max_age_secs: i64,
     /// The throttle's limits (Rampart-only `SECURITY_THROTTLE_*` keys).
     pub throttle: crate::throttle::ThrottleConfig,
+    /// Account lifecycle, mail and message settings (registration, confirmation, reset,
+    /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
+    pub lifecycle: LifecycleConfig,
 }
 
 impl Default for SecurityConfig {
@@ -254,6 +259,7 @@ impl Default for SecurityConfig {
             csrf_cross_site_check: false,
             csrf_trusted_origins: Vec::new(),
             throttle: crate::throttle::ThrottleConfig::default(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -399,6 +405,7 @@ impl SecurityConfig {
             csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
             throttle: throttle::read(&mut s)?,
+            lifecycle: lifecycle::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -33,6 +33,7 @@ pub(crate) fn is_config_key(key: &str) -> bool {
                 | "WTF_CSRF_ENABLED"
                 | "WTF_CSRF_TIME_LIMIT"
                 | "SERVER_NAME"
+                | "PREFERRED_URL_SCHEME"
         )
 }
 

@@ -75,6 +75,7 @@ impl Rejection {
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
             login_url: sec.config().login_url.clone(),
+            message: sec.messages().text("UNAUTHENTICATED"),
         };
         Self::Unauthenticated(Some(sec.clone()), ctx)
     }
@@ -89,6 +90,7 @@ impl Rejection {
             check,
             names,
             wants_json: wants_json(&parts.headers),
+            message: sec.messages().text("UNAUTHORIZED"),
         };
         Self::Forbidden(Some(sec.clone()), ctx)
     }

@@ -22,6 +22,15 @@ pub enum BuildError {
     /// `SECRET_KEY` is missing or empty.
     #[error("SECRET_KEY must be set: it signs tokens, CSRF tokens and remember-me cookies")]
     MissingSecretKey,
+    /// A feature that sends email is on, but no mailer was given.
+    #[error("{0} sends email: give the builder a mailer (SecurityBuilder::mailer)")]
+    MissingMailer(&'static str),
+    /// A feature that emails links is on, but `SERVER_NAME` is not set.
+    #[error("{0} emails links: set SERVER_NAME (links are never built from the request's Host)")]
+    MissingServerName(&'static str),
+    /// The email templates could not be loaded.
+    #[error(transparent)]
+    Templates(#[from] crate::mail::TemplateError),
     /// The password settings are invalid.
     #[error("{key}: {message}")]
     Password {
@@ -44,6 +53,9 @@ pub struct SecurityBuilder {
     headers: Option<Option<crate::headers::SecurityHeaders>>,
     throttle_store: Option<Arc<dyn crate::throttle::ThrottleStore>>,
     throttle_clock: Option<Arc<dyn crate::throttle::Clock>>,
+    mail: Option<crate::mail::MailQueue>,
+    templates: Option<crate::mail::Templates>,
+    translator: Option<Arc<dyn crate::messages::Translate>>,
 }
 
 impl SecurityBuilder {
@@ -62,6 +74,9 @@ impl SecurityBuilder {
             headers: None,
             throttle_store: None,
             throttle_clock: None,
+            mail: None,
+            templates: None,
+            translator: None,
         }
     }
 
@@ -76,6 +91,33 @@ impl SecurityBuilder {
     /// The throttle's clock (tests; the system clock by default).
     pub fn throttle_clock(mut self, clock: Arc<dyn crate::throttle::Clock>) -> Self {
         self.throttle_clock = Some(clock);
+        self
+    }
+
+    /// The mailer of the account emails, behind a background queue with default options.
+    pub fn mailer(self, mailer: Arc<dyn crate::mail::Mailer>) -> Self {
+        self.mail_queue(crate::mail::MailQueue::new(
+            mailer,
+            crate::mail::QueueOptions::default(),
+        ))
+    }
+
+    /// The mail queue of the account emails (a mailer with chosen queue options).
+    pub fn mail_queue(mut self, queue: crate::mail::MailQueue) -> Self {
+        self.mail = Some(queue);
+        self
+    }
+
+    /// Replaces the email templates (by default Rampart's, overridden from
+    /// `SECURITY_EMAIL_TEMPLATE_DIR` and the subject keys).
+    pub fn email_templates(mut self, templates: crate::mail::Templates) -> Self {
+        self.templates = Some(templates);
+        self
+    }
+
+    /// Translates message texts (after the `SECURITY_MSG_*` overrides).
+    pub fn translator(mut self, t: Arc<dyn crate::messages::Translate>) -> Self {
+        self.translator = Some(t);
         self
     }
 
@@ -165,6 +207,14 @@ impl SecurityBuilder {
             self.throttle_clock
                 .unwrap_or_else(|| Arc::new(crate::throttle::SystemClock)),
         );
+        let lifecycle = lifecycle_services(
+            c,
+            keys.clone(),
+            secret.expose(),
+            self.mail,
+            self.templates,
+            self.translator,
+        )?;
         Ok(Security {
             inner: Arc::new(Inner {
                 csrf: CsrfTokens::new(keys),
@@ -177,6 +227,7 @@ impl SecurityBuilder {
                 unauthz: self.unauthz,
                 token_expiry: self.token_expiry,
                 throttle,
+                lifecycle,
                 headers: self
                     .headers
                     .unwrap_or_else(|| self.config.headers.clone())
@@ -190,4 +241,73 @@ impl SecurityBuilder {
             }),
         })
     }
+}
+
+/// The first enabled feature that sends email, if any.
+fn mail_feature(c: &SecurityConfig) -> Option<&'static str> {
+    [
+        (c.registerable, "SECURITY_REGISTERABLE"),
+        (c.confirmable, "SECURITY_CONFIRMABLE"),
+        (c.recoverable, "SECURITY_RECOVERABLE"),
+        (c.change_email, "SECURITY_CHANGE_EMAIL"),
+        (
+            c.changeable && c.lifecycle.send_password_change_email,
+            "SECURITY_CHANGEABLE (with SECURITY_SEND_PASSWORD_CHANGE_EMAIL)",
+        ),
+        (
+            c.username_enable
+                && c.lifecycle.change_username
+                && c.lifecycle.send_username_change_email,
+            "SECURITY_CHANGE_USERNAME (with SECURITY_SEND_USERNAME_CHANGE_EMAIL)",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(on, name)| on.then_some(name))
+}
+
+fn lifecycle_services(
+    c: &SecurityConfig,
+    keys: SecretKeys,
+    secret: &str,
+    mail: Option<crate::mail::MailQueue>,
+    templates: Option<crate::mail::Templates>,
+    translator: Option<Arc<dyn crate::messages::Translate>>,
+) -> Result<crate::lifecycle::Lifecycle, BuildError> {
+    let l = &c.lifecycle;
+    if let Some(feature) = mail_feature(c) {
+        if mail.is_none() {
+            return Err(BuildError::MissingMailer(feature));
+        }
+        if l.server_name.is_none() {
+            return Err(BuildError::MissingServerName(feature));
+        }
+    }
+    let templates = match templates {
+        Some(t) => t,
+        None => {
+            let mut t =
+                crate::mail::Templates::default().with_bodies(l.email_plaintext, l.email_html);
+            if let Some(dir) = &l.email_template_dir {
+                t = t.with_dir(dir)?;
+            }
+            for kind in crate::mail::EmailKind::ALL {
+                if let Some(subject) = l.email_subjects.get(kind.subject_key()) {
+                    t = t.with_subject(kind, subject.clone());
+                }
+            }
+            t
+        }
+    };
+    let mut messages = crate::messages::Messages::new(l.messages.clone());
+    if let Some(t) = translator {
+        messages = messages.with_translator(t);
+    }
+    Ok(crate::lifecycle::Lifecycle {
+        mail,
+        templates,
+        events: crate::events::Events::default(),
+        messages,
+        links: crate::lifecycle::links::LinkTokens::new(keys, secret),
+        base_url: l.external_base(),
+    })
 }

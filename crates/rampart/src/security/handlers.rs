@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::authn::Mechanism;
 use crate::envelope::Envelope;
-use crate::messages;
 
 /// What the unauthenticated handler knows about the request.
 #[derive(Debug, Clone)]
@@ -22,6 +21,8 @@ pub struct UnauthnContext {
     pub next: String,
     /// The login URL.
     pub login_url: String,
+    /// The `UNAUTHENTICATED` text, with the configuration's override.
+    pub message: String,
 }
 
 /// What the unauthorized handler knows about the request.
@@ -34,6 +35,8 @@ pub struct UnauthzContext {
     pub names: &'static [&'static str],
     /// Whether the client wants JSON.
     pub wants_json: bool,
+    /// The `UNAUTHORIZED` text, with the configuration's override.
+    pub message: String,
 }
 
 /// A replacement unauthenticated handler.
@@ -48,10 +51,10 @@ pub fn default_unauthn(ctx: &UnauthnContext) -> Response {
     let basic = ctx.mechanisms.contains(&Mechanism::Basic);
     let mut response = if ctx.wants_json {
         Envelope::error(StatusCode::UNAUTHORIZED)
-            .with_error(messages::text("UNAUTHENTICATED"))
+            .with_error(ctx.message.clone())
             .into_response()
     } else if basic {
-        (StatusCode::UNAUTHORIZED, messages::text("UNAUTHENTICATED")).into_response()
+        (StatusCode::UNAUTHORIZED, ctx.message.clone()).into_response()
     } else {
         let location = format!(
             "{}?next={}",
@@ -74,10 +77,10 @@ pub fn default_unauthn(ctx: &UnauthnContext) -> Response {
 pub fn default_unauthz(ctx: &UnauthzContext) -> Response {
     if ctx.wants_json {
         Envelope::error(StatusCode::FORBIDDEN)
-            .with_error(messages::text("UNAUTHORIZED"))
+            .with_error(ctx.message.clone())
             .into_response()
     } else {
-        (StatusCode::FORBIDDEN, messages::text("UNAUTHORIZED")).into_response()
+        (StatusCode::FORBIDDEN, ctx.message.clone()).into_response()
     }
 }
 
@@ -112,6 +115,7 @@ mod tests {
             wants_json: false,
             next: "/api/me".into(),
             login_url: "/login".into(),
+            message: crate::messages::text("UNAUTHENTICATED").to_owned(),
         };
         let r = default_unauthn(&ctx);
         assert_eq!(r.status(), StatusCode::FOUND);

@@ -65,6 +65,7 @@ pub(crate) struct Inner {
     pub(crate) token_expiry: Option<TokenExpiry>,
     pub(crate) headers: Option<crate::headers::SecurityHeaders>,
     pub(crate) throttle: crate::throttle::Throttle,
+    pub(crate) lifecycle: crate::lifecycle::Lifecycle,
 }
 
 impl std::fmt::Debug for Security {
@@ -108,6 +109,21 @@ impl Security {
     /// The throttle of logins, reset requests and code checks (see [`crate::throttle`]).
     pub fn throttle(&self) -> &crate::throttle::Throttle {
         &self.inner.throttle
+    }
+
+    /// The account-lifecycle services: links, mail queue, events and messages.
+    pub fn lifecycle(&self) -> &crate::lifecycle::Lifecycle {
+        &self.inner.lifecycle
+    }
+
+    /// Flask-Security's signals as typed events (see [`crate::events`]).
+    pub fn events(&self) -> &crate::events::Events {
+        &self.inner.lifecycle.events
+    }
+
+    /// The message texts with the configuration's `SECURITY_MSG_*` overrides.
+    pub fn messages(&self) -> &crate::messages::Messages {
+        &self.inner.lifecycle.messages
     }
 
     /// Adds Rampart's endpoints (`/login`, `/logout`, `/verify`) to `app` and wraps everything

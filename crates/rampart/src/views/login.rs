@@ -389,6 +389,10 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
         return backend(e);
     }
     tracing::info!(user_id = user.id, "user logged in");
+    sec.events().emit(crate::events::Event::UserAuthenticated {
+        user_id: user.id,
+        authn_via: "password".to_owned(),
+    });
     let remember = f
         .flag("remember")
         .unwrap_or(sec.config().default_remember_me);

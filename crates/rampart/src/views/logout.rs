@@ -43,6 +43,8 @@ pub(crate) async fn post(req: Request) -> Response {
     }
     if let Some(user) = &current {
         tracing::info!(user_id = user.id, "user logged out");
+        sec.events()
+            .emit(crate::events::Event::UserLoggedOut { user_id: user.id });
     }
     let mut response = if wants_json(&parts.headers) {
         Envelope::ok(StatusCode::OK).into_response()

@@ -1,10 +1,19 @@
 //! Rampart's own endpoints. Each answers JSON clients with Flask-Security's envelope and
 //! browsers with a page or a redirect.
 
+mod account;
+mod account_page;
+mod account_rules;
+mod change;
+mod change_email;
+mod change_username;
+mod confirm;
 mod form;
 pub(crate) mod login;
 mod logout;
 mod page;
+mod register;
+mod reset;
 mod verify;
 
 use axum::Router;
@@ -20,6 +29,52 @@ pub(crate) fn routes(sec: &Security) -> Router {
         .route(&c.logout_url, post(logout::post));
     if c.freshness_secs >= 0 {
         r = r.route(&c.verify_url, get(verify::get).post(verify::post));
+    }
+    lifecycle_routes(r, sec)
+}
+
+/// Registration, confirmation, reset and change endpoints, as their flags enable them.
+fn lifecycle_routes(mut r: Router, sec: &Security) -> Router {
+    let c = sec.config();
+    let l = &c.lifecycle;
+    if c.registerable {
+        r = r.route(&l.register_url, get(register::get).post(register::post));
+    }
+    if c.confirmable {
+        r = r
+            .route(&l.confirm_url, get(confirm::get).post(confirm::post))
+            .route(
+                &format!("{}/{{token}}", l.confirm_url),
+                get(confirm::confirm_token),
+            );
+    }
+    if c.recoverable {
+        r = r
+            .route(&l.reset_url, get(reset::get).post(reset::post))
+            .route(
+                &format!("{}/{{token}}", l.reset_url),
+                get(reset::get_token).post(reset::post_token),
+            );
+    }
+    if c.changeable {
+        r = r.route(&l.change_url, get(change::get).post(change::post));
+    }
+    if c.username_enable && l.change_username {
+        r = r.route(
+            &l.change_username_url,
+            get(change_username::get).post(change_username::post),
+        );
+    }
+    if c.change_email {
+        r = r
+            .route(
+                &l.change_email_url,
+                get(change_email::get).post(change_email::post),
+            )
+            .route(
+                &format!("{}/{{token}}", l.change_email_url),
+                get(change_email::confirm),
+            );
     }
     r
 }

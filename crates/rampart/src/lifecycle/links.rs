@@ -1,0 +1,220 @@
+//! The signed, timed tokens of emailed links, in Flask-Security's format: itsdangerous'
+//! URL-safe timed serializer with the salts `confirm-salt`, `reset-salt` and
+//! `change-email-salt`, and payloads `[fs_uniquifier, binding]` (confirm, reset) and
+//! `[fs_uniquifier, binding, new_email]` (change of email).
+//!
+//! The binding ties a token to the state it was issued for: the email address (confirm,
+//! change-email) or the password hash (reset). Flask-Security stores `sha256_crypt` of that
+//! value and does not check it for resets; Rampart stores a keyed HMAC-SHA256 of it and checks
+//! it every time, so a reset token dies with the password it was issued for (single use) and
+//! a change-email token dies once the address changed.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use rampart_core::model::User;
+use rampart_core::signing::{SecretKeys, SigningError, UrlSafeTimedSerializer};
+use subtle::ConstantTimeEq;
+
+/// What a link token turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkStatus<T> {
+    /// Genuine and in time.
+    Valid(T),
+    /// Genuine but older than its lifetime.
+    Expired,
+    /// Not ours, tampered with, malformed or bound to another state.
+    Invalid,
+}
+
+/// Issues and checks link tokens.
+#[derive(Clone)]
+pub struct LinkTokens {
+    serializer: UrlSafeTimedSerializer,
+    bind_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for LinkTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkTokens")
+    }
+}
+
+/// The payload of a decoded confirm or reset token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The user's `fs_uniquifier` at issue time.
+    pub uniquifier: String,
+    /// The binding (see the module docs).
+    pub binding: Option<String>,
+    /// The new address (change-email tokens only).
+    pub new_email: Option<String>,
+}
+
+impl LinkTokens {
+    /// Tokens signed with `keys`; `secret` keys the bindings.
+    pub fn new(keys: SecretKeys, secret: &str) -> Self {
+        Self {
+            serializer: UrlSafeTimedSerializer::new(keys),
+            bind_key: secret.as_bytes().to_vec(),
+        }
+    }
+
+    /// The keyed binding of `value` for `salt`.
+    pub fn bind(&self, salt: &str, value: &str) -> String {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.bind_key) else {
+            return String::new();
+        };
+        mac.update(b"rampart-link-binding\0");
+        mac.update(salt.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `binding` is the binding of `value` (constant time).
+    pub fn bound_to(&self, salt: &str, binding: Option<&str>, value: Option<&str>) -> bool {
+        match (binding, value) {
+            (Some(b), Some(v)) => bool::from(b.as_bytes().ct_eq(self.bind(salt, v).as_bytes())),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// A confirmation token: `[fs_uniquifier, bind(email)]`.
+    ///
+    /// # Errors
+    /// Never in practice (the payload is two strings).
+    pub fn confirm(&self, user: &User, salt: &str) -> Result<String, SigningError> {
+        let b = self.bind(salt, &user.email.to_lowercase());
+        self.serializer.dumps(&(&user.fs_uniquifier, b), salt)
+    }
+
+    /// A reset token: `[fs_uniquifier, bind(password hash) or null]`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn reset(&self, user: &User, salt: &str) -> Result<String, SigningError> {
+        let b = user.password.as_deref().map(|p| self.bind(salt, p));
+        self.serializer.dumps(&(&user.fs_uniquifier, b), salt)
+    }
+
+    /// A change-email token: `[fs_uniquifier, bind(current email), new_email]`.
+    ///
+    /// # Errors
+    /// Never in practice.
+    pub fn change_email(
+        &self,
+        user: &User,
+        new_email: &str,
+        salt: &str,
+    ) -> Result<String, SigningError> {
+        let b = self.bind(salt, &user.email.to_lowercase());
+        self.serializer
+            .dumps(&(&user.fs_uniquifier, b, new_email), salt)
+    }
+
+    /// Decodes a token of `salt` no older than `within`.
+    pub fn check(&self, token: &str, salt: &str, within: Duration) -> LinkStatus<Bound> {
+        type Raw = (String, Option<String>, Option<String>);
+        let decoded = self
+            .serializer
+            .loads::<serde_json::Value>(token, salt, Some(within));
+        let value = match decoded {
+            Ok((v, _)) => v,
+            Err(e) if e.is_expired() => return LinkStatus::Expired,
+            Err(_) => return LinkStatus::Invalid,
+        };
+        let raw: Option<Raw> = match value.as_array().map(Vec::as_slice) {
+            Some([u, b]) => Some((
+                u.as_str().map(str::to_owned).unwrap_or_default(),
+                b.as_str().map(str::to_owned),
+                None,
+            )),
+            Some([u, b, e]) => Some((
+                u.as_str().map(str::to_owned).unwrap_or_default(),
+                b.as_str().map(str::to_owned),
+                e.as_str().map(str::to_owned),
+            )),
+            _ => None,
+        };
+        match raw {
+            Some((uniquifier, binding, new_email)) if !uniquifier.is_empty() => {
+                LinkStatus::Valid(Bound {
+                    uniquifier,
+                    binding,
+                    new_email,
+                })
+            }
+            _ => LinkStatus::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        let t = time::macros::datetime!(2024-11-23 05:47:58);
+        User {
+            id: 1,
+            email: "A@example.com".into(),
+            username: None,
+            password: Some("$argon2id$x".into()),
+            active: true,
+            fs_uniquifier: "u1".into(),
+            fs_token_uniquifier: None,
+            fs_webauthn_user_handle: None,
+            confirmed_at: None,
+            last_login_at: None,
+            current_login_at: None,
+            last_login_ip: None,
+            current_login_ip: None,
+            login_count: None,
+            tf_primary_method: None,
+            tf_totp_secret: None,
+            tf_phone_number: None,
+            us_totp_secrets: None,
+            us_phone_number: None,
+            mf_recovery_codes: Vec::new(),
+            create_datetime: t,
+            update_datetime: t,
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_bind() {
+        let Ok(keys) = SecretKeys::new("k") else {
+            panic!("key")
+        };
+        let links = LinkTokens::new(keys, "k");
+        let u = user();
+        let day = Duration::from_secs(86_400);
+        let t = links.reset(&u, "reset-salt").unwrap_or_default();
+        let LinkStatus::Valid(b) = links.check(&t, "reset-salt", day) else {
+            panic!("valid")
+        };
+        assert_eq!(b.uniquifier, "u1");
+        assert!(links.bound_to("reset-salt", b.binding.as_deref(), u.password.as_deref()));
+        assert!(!links.bound_to("reset-salt", b.binding.as_deref(), Some("$argon2id$other")));
+        assert_eq!(links.check(&t, "confirm-salt", day), LinkStatus::Invalid);
+        assert_eq!(
+            links.check("garbage", "reset-salt", day),
+            LinkStatus::Invalid
+        );
+        let c = links
+            .change_email(&u, "new@example.com", "change-email-salt")
+            .unwrap_or_default();
+        let LinkStatus::Valid(b) = links.check(&c, "change-email-salt", day) else {
+            panic!("valid")
+        };
+        assert_eq!(b.new_email.as_deref(), Some("new@example.com"));
+        assert!(links.bound_to(
+            "change-email-salt",
+            b.binding.as_deref(),
+            Some("a@example.com")
+        ));
+    }
+}
