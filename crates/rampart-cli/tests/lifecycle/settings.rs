@@ -337,9 +337,46 @@ async fn messages_and_subjects_are_overridable() {
                 "SECURITY_EMAIL_SUBJECT_PASSWORD_RESET",
                 "Reset your Rampart password",
             ),
+            (
+                "SECURITY_MSG_INVALID_PASSWORD",
+                "That password is not right",
+            ),
+            ("SECURITY_MSG_ANONYMOUS_USER_REQUIRED", "Sign out first"),
         ],
     )
     .await;
+    // /login uses the configured texts too.
+    let r = post_json(
+        &app,
+        "/login",
+        json!({"email": USER.0, "password": "not-it-1"}),
+    )
+    .await;
+    assert_eq!(
+        errors_of(&r, "password"),
+        vec!["That password is not right"],
+        "{r}"
+    );
+    let r = post_json(
+        &app,
+        "/login?include_auth_token",
+        json!({"email": USER.0, "password": USER.1}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r}");
+    let token = r.json["response"]["user"]["authentication_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let again = app
+        .post("/login")
+        .accept_json()
+        .cred(&Cred::Header(token))
+        .json(json!({"email": USER.0, "password": USER.1}))
+        .send()
+        .await;
+    assert_eq!(again.status, 400, "{again}");
+    assert_eq!(again.errors(), vec!["Sign out first".to_owned()], "{again}");
     let r = post_json(&app, "/reset", json!({"email": "nobody@example.com"})).await;
     assert_eq!(
         errors_of(&r, "email"),

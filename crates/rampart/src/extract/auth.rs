@@ -164,6 +164,7 @@ async fn fresh<S: Send + Sync, M: Mechanisms>(
         return Ok(user);
     }
     Err(Rejection::Stale {
+        message: sec.messages().text("REAUTHENTICATION_REQUIRED"),
         unified_signin: sec.config().unified_signin,
         wants_json: wants_json(&parts.headers),
         next: parts
@@ -202,6 +203,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AnonymousRequired {
             OptionalUser(Some(_)) => {
                 let sec = security(parts)?;
                 Err(Rejection::NotAnonymous {
+                    message: sec.messages().text("ANONYMOUS_USER_REQUIRED"),
                     wants_json: wants_json(&parts.headers),
                     post_login_view: sec.config().post_login_view.clone(),
                 })

@@ -6,7 +6,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::authn::{AuthnError, Mechanism};
 use crate::envelope::{Envelope, wants_json};
-use crate::messages;
 use crate::security::{Security, UnauthnContext, UnauthzContext, handlers};
 
 /// An extractor's refusal. It answers in the client's language and records its reason in the
@@ -25,6 +24,8 @@ pub enum Rejection {
         next: String,
         /// Whether unified sign-in is enabled (then browsers re-verify at `/us-verify`).
         unified_signin: bool,
+        /// `SECURITY_MSG_REAUTHENTICATION_REQUIRED` as configured.
+        message: String,
     },
     /// An anonymous-only endpoint was called by a signed-in user.
     NotAnonymous {
@@ -32,6 +33,8 @@ pub enum Rejection {
         wants_json: bool,
         /// Where browsers go instead.
         post_login_view: String,
+        /// `SECURITY_MSG_ANONYMOUS_USER_REQUIRED` as configured.
+        message: String,
     },
     /// A state-changing request without a valid CSRF token.
     Csrf {
@@ -132,14 +135,16 @@ impl IntoResponse for Rejection {
                 wants_json,
                 next,
                 unified_signin,
-            } => stale(wants_json, &next, unified_signin),
+                message,
+            } => stale(wants_json, &next, unified_signin, &message),
             Self::NotAnonymous {
                 wants_json,
                 post_login_view,
+                message,
             } => {
                 if wants_json {
                     Envelope::error(StatusCode::BAD_REQUEST)
-                        .with_error(messages::text("ANONYMOUS_USER_REQUIRED"))
+                        .with_error(message)
                         .into_response()
                 } else {
                     handlers::found(&post_login_view)
@@ -163,10 +168,10 @@ impl IntoResponse for Rejection {
 
 /// Flask-Security's re-authentication answer: JSON 401 with `reauth_required`, or a redirect
 /// to `/verify?next=` for browsers.
-fn stale(wants_json: bool, next: &str, unified_signin: bool) -> Response {
+fn stale(wants_json: bool, next: &str, unified_signin: bool, message: &str) -> Response {
     if wants_json {
         Envelope::error(StatusCode::UNAUTHORIZED)
-            .with_error(messages::text("REAUTHENTICATION_REQUIRED"))
+            .with_error(message)
             .with("reauth_required", true)
             .with("unified_signin_enabled", unified_signin)
             .with("has_webauthn_verify_credential", false)

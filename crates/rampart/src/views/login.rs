@@ -16,7 +16,6 @@ use crate::authn::{self, ClientAddr, CurrentUser};
 use crate::envelope::{Envelope, wants_json};
 use crate::extract::SessionOrToken;
 use crate::extract::{Mechanisms, Rejection};
-use crate::messages::text;
 use crate::redirect;
 use crate::security::{Security, handlers};
 use crate::session::{AuthSession, SessionError};
@@ -132,13 +131,18 @@ pub(crate) fn user_payload(sec: &Security, user: &User, with_token: bool) -> Val
     Value::Object(map)
 }
 
-/// Form errors collected during validation.
-#[derive(Default)]
-struct Errors(Vec<(&'static str, String)>);
+/// Form errors collected during validation, in the configuration's message texts
+/// (`SECURITY_MSG_*` overrides and translation).
+struct Errors(Vec<(&'static str, String)>, crate::messages::Messages);
 
 impl Errors {
+    fn new(sec: &Security) -> Self {
+        Self(Vec::new(), sec.messages().clone())
+    }
+
     fn add(&mut self, field: &'static str, key: &str) {
-        self.0.push((field, text(key).to_owned()));
+        let message = self.1.text(key);
+        self.0.push((field, message));
     }
 }
 
@@ -151,6 +155,7 @@ pub(crate) async fn post(req: Request) -> Response {
     };
     if ctx.current.is_some() {
         return Rejection::NotAnonymous {
+            message: ctx.sec.messages().text("ANONYMOUS_USER_REQUIRED"),
             wants_json: ctx.json,
             post_login_view: ctx.sec.config().post_login_view.clone(),
         }
@@ -160,10 +165,13 @@ pub(crate) async fn post(req: Request) -> Response {
         return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
     };
     let Ok(fields) = Fields::parse(&ctx.headers, &body) else {
-        return api_error(StatusCode::BAD_REQUEST, text("API_ERROR"));
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            &ctx.sec.messages().text("API_ERROR"),
+        );
     };
     if let Err(error) = unauth_csrf(&ctx, &fields).await {
-        let mut errors = Errors::default();
+        let mut errors = Errors::new(&ctx.sec);
         errors.0.push(("csrf_token", error.to_string()));
         return fail(&ctx, &fields, errors).await;
     }
@@ -219,7 +227,7 @@ impl From<rampart_core::DatastoreError> for Failure {
 
 async fn authenticate_form(ctx: &Ctx, f: &Fields) -> Result<User, Failure> {
     let sec = &ctx.sec;
-    let mut errors = Errors::default();
+    let mut errors = Errors::new(sec);
     let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
     if let Some(next) = next.as_deref()
         && !redirect::allowed(&ctx.sec, &ctx.headers, next)
@@ -330,7 +338,7 @@ async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
             .iter()
             .all(|(k, _)| *k != "next" && *k != "csrf_token")
     {
-        vec![("", text("GENERIC_AUTHN_FAILED").to_owned())]
+        vec![("", ctx.sec.messages().text("GENERIC_AUTHN_FAILED"))]
     } else {
         errors.0
     };

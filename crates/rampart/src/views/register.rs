@@ -19,6 +19,7 @@ use crate::security::handlers;
 
 fn not_anonymous(ctx: &Ctx) -> Response {
     Rejection::NotAnonymous {
+        message: ctx.sec.messages().text("ANONYMOUS_USER_REQUIRED"),
         wants_json: ctx.json,
         post_login_view: ctx.sec.config().post_login_view.clone(),
     }

@@ -22,7 +22,6 @@ use super::page::escape;
 use crate::authn::{AuthnError, CurrentUser, Mechanism};
 use crate::envelope::{Envelope, wants_json};
 use crate::extract::AuthRequired;
-use crate::messages::text;
 use crate::redirect;
 use crate::security::{Security, handlers};
 use crate::session::AuthSession;
@@ -109,7 +108,7 @@ pub(crate) async fn post(req: Request) -> Response {
     };
     let Ok(fields) = Fields::parse(&ctx.headers, &body) else {
         return Envelope::error(StatusCode::BAD_REQUEST)
-            .with_error(text("API_ERROR"))
+            .with_error(ctx.sec.messages().text("API_ERROR"))
             .into_response();
     };
     let next = fields
@@ -193,12 +192,15 @@ async fn fail(ctx: &Ctx, next: &str, errors: &[(&'static str, &'static str)]) ->
     if ctx.json {
         let mut env = Envelope::error(StatusCode::BAD_REQUEST);
         for (field, key) in errors {
-            env = env.with_field_error(field, text(key));
+            env = env.with_field_error(field, ctx.sec.messages().text(key));
         }
         return env.into_response();
     }
     let csrf = csrf_token(ctx).await.unwrap_or_default();
-    let messages: Vec<String> = errors.iter().map(|(_, k)| text(k).to_owned()).collect();
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|(_, k)| ctx.sec.messages().text(k))
+        .collect();
     let next = if errors.iter().any(|(f, _)| *f == "next") {
         ""
     } else {
