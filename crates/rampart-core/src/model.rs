@@ -86,6 +86,41 @@ pub struct User {
 }
 
 impl User {
+    /// A row with only its identity set: active, no password, nothing confirmed, tracked or
+    /// set up, both timestamps `at`. Fill in the rest with struct update syntax; used for
+    /// test rows and for the stand-in user of equal-work (generic-response) paths.
+    pub fn detached(
+        id: i64,
+        email: impl Into<String>,
+        fs_uniquifier: impl Into<String>,
+        at: PrimitiveDateTime,
+    ) -> Self {
+        Self {
+            id,
+            email: email.into(),
+            username: None,
+            password: None,
+            active: true,
+            fs_uniquifier: fs_uniquifier.into(),
+            fs_token_uniquifier: None,
+            fs_webauthn_user_handle: None,
+            confirmed_at: None,
+            last_login_at: None,
+            current_login_at: None,
+            last_login_ip: None,
+            current_login_ip: None,
+            login_count: None,
+            tf_primary_method: None,
+            tf_totp_secret: None,
+            tf_phone_number: None,
+            us_totp_secrets: None,
+            us_phone_number: None,
+            mf_recovery_codes: Vec::new(),
+            create_datetime: at,
+            update_datetime: at,
+        }
+    }
+
     /// Whether the user has confirmed their email address.
     pub fn is_confirmed(&self) -> bool {
         self.confirmed_at.is_some()

@@ -339,28 +339,8 @@ fn python_verify(request: &Value) -> Vec<Value> {
 fn user(uniq: &str, token_uniq: Option<&str>) -> User {
     let t = time::macros::datetime!(2024-11-23 05:47:58);
     User {
-        id: 1,
-        email: "rust@example.com".into(),
-        username: None,
-        password: None,
-        active: true,
-        fs_uniquifier: uniq.into(),
         fs_token_uniquifier: token_uniq.map(Into::into),
-        fs_webauthn_user_handle: None,
-        confirmed_at: None,
-        last_login_at: None,
-        current_login_at: None,
-        last_login_ip: None,
-        current_login_ip: None,
-        login_count: None,
-        tf_primary_method: None,
-        tf_totp_secret: None,
-        tf_phone_number: None,
-        us_totp_secrets: None,
-        us_phone_number: None,
-        mf_recovery_codes: Vec::new(),
-        create_datetime: t,
-        update_datetime: t,
+        ..User::detached(1, "rust@example.com", uniq, t)
     }
 }
 

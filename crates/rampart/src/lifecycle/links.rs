@@ -159,28 +159,8 @@ mod tests {
     fn user() -> User {
         let t = time::macros::datetime!(2024-11-23 05:47:58);
         User {
-            id: 1,
-            email: "A@example.com".into(),
-            username: None,
             password: Some("$argon2id$x".into()),
-            active: true,
-            fs_uniquifier: "u1".into(),
-            fs_token_uniquifier: None,
-            fs_webauthn_user_handle: None,
-            confirmed_at: None,
-            last_login_at: None,
-            current_login_at: None,
-            last_login_ip: None,
-            current_login_ip: None,
-            login_count: None,
-            tf_primary_method: None,
-            tf_totp_secret: None,
-            tf_phone_number: None,
-            us_totp_secrets: None,
-            us_phone_number: None,
-            mf_recovery_codes: Vec::new(),
-            create_datetime: t,
-            update_datetime: t,
+            ..User::detached(1, "A@example.com", "u1", t)
         }
     }
 

@@ -26,28 +26,8 @@ use crate::security::handlers;
 pub(crate) fn dummy_user() -> User {
     let t = rampart_core::model::naive_utcnow();
     User {
-        id: 0,
-        email: "nobody@example.invalid".to_owned(),
-        username: None,
         password: Some("$argon2id$v=19$m=65536,t=3,p=4$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned()),
-        active: true,
-        fs_uniquifier: "00000000000000000000000000000000".to_owned(),
-        fs_token_uniquifier: None,
-        fs_webauthn_user_handle: None,
-        confirmed_at: None,
-        last_login_at: None,
-        current_login_at: None,
-        last_login_ip: None,
-        current_login_ip: None,
-        login_count: None,
-        tf_primary_method: None,
-        tf_totp_secret: None,
-        tf_phone_number: None,
-        us_totp_secrets: None,
-        us_phone_number: None,
-        mf_recovery_codes: Vec::new(),
-        create_datetime: t,
-        update_datetime: t,
+        ..User::detached(0, "nobody@example.invalid", "00000000000000000000000000000000", t)
     }
 }
 
