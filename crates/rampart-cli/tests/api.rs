@@ -38,6 +38,7 @@ on_both_backends!(
     login_form,
     logout,
     session_cookie_is_renewed_at_login,
+    forged_session_ids_are_refused_and_not_adopted,
     decision_table,
     browser_callers_are_redirected_to_login,
     documents,
@@ -849,4 +850,31 @@ async fn rampart_responses_are_not_cached(db: Db) {
         );
     }
     f.finish(total);
+}
+
+/// Session ids come from the server only (security-testing.md C6): a well-formed id that was
+/// never issued, or a malformed one, authenticates nobody, is answered with a deletion of the
+/// cookie, and is not adopted by a login (which issues an id of its own).
+async fn forged_session_ids_are_refused_and_not_adopted(db: Db) {
+    let app = App::start(db).await;
+    for forged in ["AAAAAAAAAAAAAAAAAAAAAA", "not-a-session-id"] {
+        let mut jar = Jar::default();
+        jar.0.insert("session".to_owned(), forged.to_owned());
+        let me = app.me(&Cred::Cookies(jar.clone())).await;
+        assert_eq!(me.status, 401, "{forged}:\n{me}");
+        assert!(
+            me.cookie("session").is_some_and(|c| c.is_removal()),
+            "the forged cookie {forged} is deleted:\n{me}"
+        );
+        let r = app
+            .login_resp("", json!({"email": USER.0, "password": USER.1}), &jar)
+            .await;
+        assert_eq!(r.status, 200, "{r}");
+        let issued = r.cookie("session").cloned();
+        assert!(
+            issued.is_some_and(|c| c.value != forged && !c.is_removal()),
+            "login issues its own id instead of {forged}:\n{r}"
+        );
+    }
+    app.server.stop().await;
 }

@@ -106,3 +106,57 @@ async fn csrf_decisions_on_sqlite() {
 async fn csrf_decisions_on_postgres() {
     csrf_decisions(Db::postgres().await).await;
 }
+
+/// `SECURITY_CSRF_HEADER` names one more header the token may come in, for the session checks
+/// of the application's endpoints and for Rampart's own anonymous-CSRF endpoints alike; the
+/// standard headers keep working.
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_csrf_header_is_read_everywhere() {
+    let app = App::start_with(
+        Db::sqlite(),
+        &[
+            ("SECURITY_CSRF_HEADER", "X-App-Csrf"),
+            ("SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS", "false"),
+        ],
+    )
+    .await;
+    let s = app.login(USER).await;
+    let nocsrf = Cred::SessionNoCsrf(s.clone());
+    let post = |header: Option<(&str, &str)>, path: &str| {
+        let mut req = app.post(path).accept_json().json(json!({})).cred(&nocsrf);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        req
+    };
+    let r = post(Some(("X-App-Csrf", &s.csrf)), "/api/mutate")
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let r = post(Some(("X-CSRF-Token", &s.csrf)), "/api/mutate")
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let r = post(None, "/api/mutate").send().await;
+    assert!(
+        is_envelope(&r, 400) && r.errors() == [MSG_CSRF_MISSING],
+        "{r}"
+    );
+    // An anonymous-CSRF lifecycle endpoint of the same session: the header is read there too.
+    let reset = |header: Option<(&str, &str)>| {
+        let mut req = app
+            .post("/reset")
+            .accept_json()
+            .json(json!({"email": USER.0}))
+            .cred(&nocsrf);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        req
+    };
+    let r = reset(None).send().await;
+    assert_eq!(r.status, 400, "{r}");
+    let r = reset(Some(("X-App-Csrf", &s.csrf))).send().await;
+    assert_eq!(r.status, 200, "{r}");
+    app.server.stop().await;
+}

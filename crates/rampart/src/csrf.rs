@@ -113,6 +113,24 @@ pub(crate) fn request_token(
     }
 }
 
+/// Checks the token the request carries ([`request_token`]) against the session's secret,
+/// within the configured age limit: the one validation every CSRF check shares.
+///
+/// # Errors
+/// The Flask-WTF reason the token is refused.
+pub(crate) async fn validate_request(
+    sec: &Security,
+    session: Option<&AuthSession>,
+    headers: &HeaderMap,
+    body: Option<&BodyToken>,
+) -> Result<(), CsrfError> {
+    let token = request_token(sec, headers, body);
+    sec.inner
+        .csrf
+        .validate(session, token.as_deref(), max_age(sec))
+        .await
+}
+
 /// The configured token age limit (`WTF_CSRF_TIME_LIMIT`; 0 is none).
 pub(crate) fn max_age(sec: &Security) -> Option<Duration> {
     let limit = u64::try_from(sec.config().csrf_time_limit_secs).unwrap_or(0);
@@ -154,15 +172,17 @@ impl<S: Send + Sync> FromRequestParts<S> for UnauthCsrf {
             .get::<tower_sessions::Session>()
             .cloned()
             .map(AuthSession);
-        let token = request_token(&sec, &parts.headers, parts.extensions.get());
-        sec.inner
-            .csrf
-            .validate(session.as_ref(), token.as_deref(), max_age(&sec))
-            .await
-            .map_err(|error| Rejection::Csrf {
-                error,
-                wants_json: wants_json(&parts.headers),
-            })?;
+        validate_request(
+            &sec,
+            session.as_ref(),
+            &parts.headers,
+            parts.extensions.get(),
+        )
+        .await
+        .map_err(|error| Rejection::Csrf {
+            error,
+            wants_json: wants_json(&parts.headers),
+        })?;
         Ok(Self)
     }
 }
@@ -216,7 +236,7 @@ pub async fn cross_site_layer(
 /// The refusal of a cross-site state-changing request, when the check is on.
 pub(crate) fn cross_site_refusal(sec: &Security, req: &Request) -> Option<Response> {
     let c = sec.config();
-    if !c.csrf_cross_site_check || !is_unsafe(req.method()) {
+    if !c.csrf_enabled || !c.csrf_cross_site_check || !is_unsafe(req.method()) {
         return None;
     }
     let h = req.headers();
@@ -229,7 +249,7 @@ pub(crate) fn cross_site_refusal(sec: &Security, req: &Request) -> Option<Respon
                 .map(axum::http::uri::Authority::as_str)
         });
     let token_only = h.get(header::COOKIE).is_none() && h.get("authentication-token").is_some();
-    (c.csrf_enabled && !token_only && is_cross_site(h, host, &c.csrf_trusted_origins))
+    (!token_only && is_cross_site(h, host, &c.csrf_trusted_origins))
         .then(|| CsrfError::CrossSite.response(wants_json(h)))
 }
 

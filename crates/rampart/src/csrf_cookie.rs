@@ -108,14 +108,7 @@ impl CsrfCookie {
 
     /// The value of this cookie in the request, if any.
     pub fn in_request<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == self.name)
-            .map(|(_, v)| v.trim_matches('"'))
+        crate::session::session_cookie(headers, &self.name)
     }
 }
 
@@ -177,16 +170,12 @@ async fn decide(
         // Only sessions that were issued a cookie keep it up to date.
         Some(_) if cookie.refresh_each_request => true,
         Some(_) => match sent {
-            Some(value) => {
-                let c = sec.config();
-                let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
-                let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
-                sec.inner
-                    .csrf
-                    .validate(Some(session), Some(value), max_age)
-                    .await
-                    .is_err()
-            }
+            Some(value) => sec
+                .inner
+                .csrf
+                .validate(Some(session), Some(value), crate::csrf::max_age(sec))
+                .await
+                .is_err(),
             None => false,
         },
         None => false,

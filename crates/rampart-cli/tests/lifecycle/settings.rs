@@ -511,3 +511,53 @@ async fn outdated_links_are_refused() {
     );
     assert_eq!(login_status(&app, USER.0, USER.1).await.status, 200);
 }
+
+/// `/register` checks `next` with the configured redirect policy, as `/login` does: an
+/// off-site `next` is the `INVALID_REDIRECT` field error, a subdomain of `SERVER_NAME` passes
+/// only when `SECURITY_REDIRECT_ALLOW_SUBDOMAINS` says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn register_next_follows_the_redirect_policy() {
+    let pw = "Next-correct-horse-9";
+    let body = |email: &str, next: &str| json!({"email": email, "password": pw, "password_confirm": pw, "next": next});
+    let sub = format!("http://app.{MAIL_HOST}/welcome");
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let strict = start(Db::sqlite(), &sink, &[]).await;
+    for (i, next) in ["https://evil.example/", "//evil.example", sub.as_str()]
+        .into_iter()
+        .enumerate()
+    {
+        let r = post_json(
+            &strict,
+            "/register",
+            body(&format!("n{i}@example.com"), next),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{next}:\n{r}");
+        assert_eq!(
+            errors_of(&r, "next"),
+            vec!["Redirections outside the domain are forbidden"],
+            "{next}:\n{r}"
+        );
+    }
+    strict.server.stop().await;
+    let relaxed = start(
+        Db::sqlite(),
+        &sink,
+        &[("SECURITY_REDIRECT_ALLOW_SUBDOMAINS", "true")],
+    )
+    .await;
+    let r = post_json(&relaxed, "/register", body("sub@example.com", &sub)).await;
+    assert_eq!(r.status, 200, "{r}");
+    let r = post_json(
+        &relaxed,
+        "/register",
+        body("evil@example.com", "https://evil.example/"),
+    )
+    .await;
+    assert_eq!(
+        errors_of(&r, "next"),
+        vec!["Redirections outside the domain are forbidden"],
+        "{r}"
+    );
+    relaxed.server.stop().await;
+}

@@ -411,13 +411,13 @@ pub(crate) async fn check_csrf(
         .get::<tower_sessions::Session>()
         .cloned()
         .map(AuthSession);
-    let token = crate::csrf::request_token(sec, &parts.headers, parts.extensions.get());
-    let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
-    let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
-    sec.inner
-        .csrf
-        .validate(session.as_ref(), token.as_deref(), max_age)
-        .await?;
+    crate::csrf::validate_request(
+        sec,
+        session.as_ref(),
+        &parts.headers,
+        parts.extensions.get(),
+    )
+    .await?;
     parts.extensions.insert(Checked);
     Ok(())
 }

@@ -185,7 +185,8 @@ fn removal(cookie: &SessionCookie) -> Cookie<'_> {
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers (the first one, as a browser
-/// sends the most specific first).
+/// sends the most specific first), without surrounding quotes. Every cookie Rampart reads
+/// goes through this.
 pub(crate) fn session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
@@ -194,7 +195,7 @@ pub(crate) fn session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&
         .flat_map(|v| v.split(';'))
         .find_map(|kv| {
             let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then_some(v)
+            (k == name).then_some(v.trim_matches('"'))
         })
 }
 

@@ -100,13 +100,7 @@ pub(crate) async fn unauth_csrf(ctx: &Ctx, f: &Fields) -> Result<(), String> {
         return Ok(());
     }
     let body = f.text("csrf_token").map(crate::csrf::BodyToken);
-    let token = crate::csrf::token_in(&ctx.headers, body.as_ref());
-    let limit = u64::try_from(c.csrf_time_limit_secs).unwrap_or(0);
-    let max_age = (limit > 0).then(|| std::time::Duration::from_secs(limit));
-    ctx.sec
-        .inner
-        .csrf
-        .validate(Some(&ctx.session), token.as_deref(), max_age)
+    crate::csrf::validate_request(&ctx.sec, Some(&ctx.session), &ctx.headers, body.as_ref())
         .await
         .map_err(|e| e.to_string())
 }

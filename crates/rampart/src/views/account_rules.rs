@@ -86,11 +86,7 @@ pub(crate) fn requires_confirmation(sec: &Security, user: &User) -> bool {
 /// A `next` that fails the open-redirect rules (`INVALID_REDIRECT` on `next`).
 pub(crate) fn next(ctx: &Ctx, f: &Fields, errors: &mut Errors) -> Option<String> {
     let next = f.text("next").or_else(|| ctx.query.get("next").cloned())?;
-    let host = ctx
-        .headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok());
-    if crate::redirect::is_safe(&next, host) {
+    if crate::redirect::allowed(&ctx.sec, &ctx.headers, &next) {
         Some(next)
     } else {
         errors.add("next", ctx.msg("INVALID_REDIRECT"));
