@@ -28,8 +28,7 @@ pub(crate) struct Ctx {
     pub(crate) json: bool,
     pub(crate) query: HashMap<String, String>,
     pub(crate) headers: HeaderMap,
-    /// The client address (for the throttle module, which will key reset requests on it).
-    #[allow(dead_code)]
+    /// The client address (the reset throttle counts per address).
     pub(crate) addr: ClientAddr,
 }
 
