@@ -586,8 +586,9 @@ async fn every_demo_response_carries_the_header_set() {
         let ok = r.status == want
             && csp.contains("object-src 'none'")
             && csp.contains("frame-ancestors 'none'")
-            && csp.contains("'nonce-")
-            && nonces.insert(csp.clone())
+            && csp.contains("script-src 'self'")
+            // A nonce only where the handler asked for one, and never twice.
+            && (!csp.contains("'nonce-") || nonces.insert(csp.clone()))
             && r.header("x-content-type-options") == Some("nosniff")
             && r.header("x-frame-options") == Some("DENY")
             && r.header("referrer-policy").is_some()
@@ -596,7 +597,7 @@ async fn every_demo_response_carries_the_header_set() {
         f.check(
             &format!("{want}"),
             ok,
-            &format!("{want} with the header set and a fresh nonce"),
+            &format!("{want} with the header set (any nonce fresh)"),
             &r,
         );
         if want == 500 {

@@ -329,11 +329,11 @@ async fn every_response_carries_the_security_headers() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         assert!(
-            csp.contains("default-src 'self'") && csp.contains("'nonce-"),
+            csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
             "{method} {path}: {csp:?}"
         );
         assert!(
-            nonces.insert(csp.to_owned()),
+            !csp.contains("'nonce-") || nonces.insert(csp.to_owned()),
             "nonce reused on {method} {path}"
         );
         assert_eq!(

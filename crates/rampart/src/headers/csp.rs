@@ -143,6 +143,39 @@ impl ContentSecurityPolicy {
         parts.join("; ")
     }
 
+    /// The header value for a response that uses no nonce: every nonce source is left out,
+    /// and a directive that had only the nonce becomes `'none'`. Stricter than any nonce
+    /// version of the policy, so it is what a response gets when its handler never asked for
+    /// the nonce ([`CspNonce`](super::CspNonce)).
+    pub fn without_nonce(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for (name, sources) in &self.directives {
+            let s: Vec<&str> = sources
+                .iter()
+                .map(String::as_str)
+                .filter(|s| *s != NONCE)
+                .collect();
+            let had_nonce = self.nonce_in.contains(name) || s.len() < sources.len();
+            parts.push(match (s.is_empty(), had_nonce) {
+                (true, true) => format!("{name} 'none'"),
+                (true, false) => name.clone(),
+                (false, _) => format!("{name} {}", s.join(" ")),
+            });
+        }
+        for name in &self.nonce_in {
+            if !self.directives.iter().any(|(n, _)| n == name) {
+                parts.push(format!("{name} 'none'"));
+            }
+        }
+        if let Some(u) = &self.report_uri {
+            parts.push(format!("report-uri {u}"));
+        }
+        if let Some(g) = &self.report_to {
+            parts.push(format!("report-to {g}"));
+        }
+        parts.join("; ")
+    }
+
     /// The header value for one request's nonce.
     pub fn render(&self, nonce: &str) -> String {
         self.template().replace("{nonce}", nonce)
@@ -174,5 +207,27 @@ mod tests {
         let v = p.render("N");
         assert!(v.contains("frame-ancestors 'self'") && !v.contains("form-action"));
         assert!(v.ends_with("report-to csp"));
+    }
+
+    #[test]
+    fn without_nonce_is_the_policy_minus_its_nonce_sources() {
+        assert_eq!(
+            ContentSecurityPolicy::strict().without_nonce(),
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        );
+        // A directive that only had the nonce allows nothing without it.
+        let p = ContentSecurityPolicy::new()
+            .directive("default-src", ["'self'"])
+            .directive("style-src", [NONCE])
+            .directive("upgrade-insecure-requests", Vec::<String>::new())
+            .nonce_in(["script-src"])
+            .report_uri("/r");
+        assert_eq!(
+            p.without_nonce(),
+            "default-src 'self'; style-src 'none'; upgrade-insecure-requests; \
+             script-src 'none'; report-uri /r"
+        );
+        assert!(!p.without_nonce().contains("nonce"));
     }
 }

@@ -11,8 +11,11 @@
 //! The layer also catches panics of the handlers inside it and answers them with a 500
 //! envelope that still carries every header (tower-http's `CatchPanicLayer`).
 //!
-//! The nonce of the current request is in its extensions as [`CspNonce`], for handlers and
-//! templates that need an inline `<script nonce="…">`.
+//! The nonce of the current request is the [`CspNonce`] extractor, for handlers and templates
+//! that need an inline `<script nonce="…">`. It is made when a handler first asks for it: a
+//! response whose handler never did (JSON, redirects, errors) gets the policy without any
+//! nonce source ([`ContentSecurityPolicy::without_nonce`]), which is stricter and costs no
+//! random bytes.
 //!
 //! # Configuration (Rampart-only keys, read by [`SecurityConfig`](crate::SecurityConfig))
 //! | key | default |
@@ -46,7 +49,7 @@ mod csp;
 mod route;
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -61,6 +64,9 @@ pub use csp::{ContentSecurityPolicy, NONCE};
 pub use route::{RouteHeaders, RouteHeadersLayer, RouteHeadersService};
 
 /// The nonce of the current request's Content-Security-Policy (base64 of 16 random bytes).
+///
+/// Extracting it makes the nonce and puts it in the response's policy; outside the header
+/// layer it is empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspNonce(pub String);
 
@@ -68,13 +74,19 @@ impl<S: Send + Sync> FromRequestParts<S> for CspNonce {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(parts
-            .extensions
-            .get::<CspNonce>()
-            .cloned()
-            .unwrap_or_else(|| CspNonce(String::new())))
+        Ok(CspNonce(
+            parts
+                .extensions
+                .get::<NonceSlot>()
+                .map(|slot| slot.0.get_or_init(new_nonce).clone())
+                .unwrap_or_default(),
+        ))
     }
 }
+
+/// The request's nonce, made on first use and shared with the response step.
+#[derive(Clone, Default)]
+struct NonceSlot(Arc<OnceLock<String>>);
 
 /// Which headers to send. `Default` is Talisman's secure default set with a strict CSP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,9 +200,10 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .into_response()
 }
 
-/// The CSP split around `{nonce}`, and its header name.
+/// The CSP split around `{nonce}`, the value without a nonce, and its header name.
 struct PreparedCsp {
     parts: Vec<String>,
+    without_nonce: Option<HeaderValue>,
     name: HeaderName,
 }
 
@@ -198,6 +211,7 @@ impl PreparedCsp {
     fn new(csp: &ContentSecurityPolicy) -> Self {
         Self {
             parts: csp.template().split("{nonce}").map(str::to_owned).collect(),
+            without_nonce: HeaderValue::from_str(&csp.without_nonce()).ok(),
             name: if csp.is_report_only() {
                 header::CONTENT_SECURITY_POLICY_REPORT_ONLY
             } else {
@@ -206,8 +220,20 @@ impl PreparedCsp {
         }
     }
 
+    /// Inserts the CSP: with the nonce when the handler made one, else without.
+    fn insert(&self, headers: &mut HeaderMap, nonce: Option<&str>) {
+        match nonce {
+            Some(nonce) => self.insert_nonce(headers, nonce),
+            None => {
+                if let Some(v) = &self.without_nonce {
+                    headers.insert(self.name.clone(), v.clone());
+                }
+            }
+        }
+    }
+
     /// Inserts the CSP with `nonce` in place of each `{nonce}`, built in one allocation.
-    fn insert(&self, headers: &mut HeaderMap, nonce: &str) {
+    fn insert_nonce(&self, headers: &mut HeaderMap, nonce: &str) {
         let len =
             self.parts.iter().map(String::len).sum::<usize>() + nonce.len() * self.parts.len();
         let mut value = Vec::with_capacity(len);
@@ -338,15 +364,15 @@ async fn apply(
 
 /// What [`Prepared::begin`] decided for a request, applied by [`Prepared::finish`].
 pub(crate) struct Pending {
-    nonce: String,
+    nonce: NonceSlot,
     https: bool,
 }
 
 impl Prepared {
-    /// Before the handler: a fresh nonce in the request's extensions, or (HTTPS forced, plain
+    /// Before the handler: the nonce slot in the request's extensions, or (HTTPS forced, plain
     /// HTTP request) the redirect to answer instead of calling the handler.
     pub(crate) fn begin(&self, req: &mut Request) -> (Pending, Option<Response>) {
-        let nonce = new_nonce();
+        let nonce = NonceSlot::default();
         let https = is_https(req.uri(), req.headers(), self.trusted_proxies);
         let redirect = match self.force_https {
             Some((safe, unsafe_)) if !https => {
@@ -365,7 +391,7 @@ impl Prepared {
                 )
             }
             _ => {
-                req.extensions_mut().insert(CspNonce(nonce.clone()));
+                req.extensions_mut().insert(nonce.clone());
                 None
             }
         };
@@ -374,11 +400,16 @@ impl Prepared {
 
     /// After the handler: the headers, on whatever the response is.
     pub(crate) fn finish(&self, pending: Pending, response: Response) -> Response {
-        finish(self, response, &pending.nonce, pending.https)
+        finish(
+            self,
+            response,
+            pending.nonce.0.get().map(String::as_str),
+            pending.https,
+        )
     }
 }
 
-fn finish(h: &Prepared, mut response: Response, nonce: &str, https: bool) -> Response {
+fn finish(h: &Prepared, mut response: Response, nonce: Option<&str>, https: bool) -> Response {
     let overrides = response.extensions_mut().remove::<RouteHeaders>();
     let headers = response.headers_mut();
     // One growth of the map for all the headers, instead of one per insert.

@@ -64,7 +64,7 @@ async fn headers_app(tweak: impl FnOnce(&mut SecurityConfig)) -> App {
 /// The header set every response must carry (over plain HTTP: no HSTS).
 fn has_header_set(r: &Resp) -> bool {
     r.header("content-security-policy")
-        .is_some_and(|c| c.contains("object-src 'none'") && c.contains("'nonce-"))
+        .is_some_and(|c| c.contains("object-src 'none'") && c.contains("script-src 'self'"))
         && r.header("x-content-type-options") == Some("nosniff")
         && r.header("x-frame-options") == Some("DENY")
         && r.header("referrer-policy").is_some()
@@ -217,6 +217,32 @@ fn load(pairs: &[(&str, &str)]) -> Result<SecurityConfig, rampart::config::Confi
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     SecurityConfig::from_toml_and_env(None, env).map(|l| l.config)
+}
+
+#[tokio::test]
+async fn the_nonce_is_made_only_for_handlers_that_ask() {
+    let a = headers_app(|_| {}).await;
+    // A handler that never asked: the strict policy minus its nonce, the same every time.
+    let plain = Req::new("GET", "/ok").send(&a.router).await;
+    let again = Req::new("GET", "/ok").send(&a.router).await;
+    let csp = plain.header("content-security-policy").unwrap_or_default();
+    assert_eq!(
+        csp,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    assert_eq!(again.header("content-security-policy"), Some(csp));
+    // A handler that asked: its nonce, in both nonce directives, fresh per request.
+    let n1 = Req::new("GET", "/nonce").send(&a.router).await;
+    let n2 = Req::new("GET", "/nonce").send(&a.router).await;
+    assert_eq!(n1.text.len(), 24);
+    assert_ne!(n1.text, n2.text);
+    let csp = n1.header("content-security-policy").unwrap_or_default();
+    assert_eq!(
+        csp.matches(&format!("'nonce-{}'", n1.text)).count(),
+        2,
+        "{csp}"
+    );
 }
 
 #[tokio::test]
