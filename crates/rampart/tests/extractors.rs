@@ -437,3 +437,45 @@ async fn login_rehash_forwarded_for_and_forged_remember_cookie() {
         .any(|v| v.starts_with("remember_token=;") && v.contains("Max-Age=0"));
     assert!(cleared, "a dead remember cookie is deleted");
 }
+
+/// `Security` and `ClientAddr` are extractors for the application's own handlers: the client
+/// address honours `SECURITY_TRUSTED_PROXIES`, and without the layer `Security` is a wiring
+/// error (500), not a panic.
+#[tokio::test]
+async fn security_and_client_addr_extractors() {
+    use rampart::authn::ClientAddr;
+    let (store, _guard) = rampart_tests::sqlite_store().await;
+    let handler = || {
+        get(|sec: Security, ClientAddr(addr): ClientAddr| async move {
+            format!("{} {addr:?}", sec.config().session_cookie_name)
+        })
+    };
+    let text = |app: Router, forwarded: &'static str| async move {
+        let req = Request::builder()
+            .uri("/h")
+            .header("X-Forwarded-For", forwarded)
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    for (proxies, want) in [(0, "session None"), (1, "session Some(203.0.113.9)")] {
+        let mut c = config();
+        c.trusted_proxies = proxies;
+        let sec = Security::builder(c, Arc::new(store.clone()), store.session_store())
+            .build()
+            .unwrap();
+        let app = sec.install(Router::new().route("/h", handler()));
+        assert_eq!(
+            text(app, "203.0.113.9").await,
+            (StatusCode::OK, want.to_owned())
+        );
+    }
+    let bare = Router::new().route("/h", handler());
+    assert_eq!(
+        text(bare, "203.0.113.9").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}

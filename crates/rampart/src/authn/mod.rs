@@ -128,12 +128,52 @@ impl CurrentUser {
     }
 }
 
-/// Authentication's working state in a request (one extension, not one per item): the token
-/// the layer found, and each mechanism's outcome once resolved.
-#[derive(Clone, Default)]
-struct AuthScratch {
+/// What the authentication step leaves in each request, as one extension rather than one per
+/// item (each extension is an allocation and a map insert on the hot path): the installed
+/// [`Security`], the client address, the token the layer found, and each mechanism's outcome
+/// once resolved.
+#[derive(Clone)]
+pub(crate) struct RequestCtx {
+    sec: Security,
+    addr: ClientAddr,
     token: Option<String>,
     resolved: Vec<Resolved>,
+}
+
+/// The [`Security`] the layer put in the request (`None` outside [`Security::install`] and
+/// [`middleware`]).
+pub(crate) fn installed(ext: &axum::http::Extensions) -> Option<&Security> {
+    ext.get::<RequestCtx>().map(|c| &c.sec)
+}
+
+/// The client address the layer computed (unknown outside the layer).
+pub(crate) fn client_addr(ext: &axum::http::Extensions) -> ClientAddr {
+    ext.get::<RequestCtx>().map_or(ClientAddr(None), |c| c.addr)
+}
+
+/// The installed [`Security`], for an application's handlers: `async fn h(sec: Security)`.
+/// Outside [`Security::install`] the request is refused with a 500 (a wiring error).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Security {
+    type Rejection = crate::extract::Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        installed(&parts.extensions)
+            .cloned()
+            .ok_or(crate::extract::Rejection::NotInstalled)
+    }
+}
+
+/// The client address (the peer, or `X-Forwarded-For` behind `SECURITY_TRUSTED_PROXIES`
+/// proxies), for an application's handlers; `ClientAddr(None)` when unknown.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(client_addr(&parts.extensions))
+    }
 }
 
 /// A mechanism's cached outcome for this request.
@@ -204,7 +244,7 @@ async fn resolve(
 ) -> Result<Option<CurrentUser>, AuthnError> {
     let cached = parts
         .extensions
-        .get::<AuthScratch>()
+        .get::<RequestCtx>()
         .and_then(|s| s.resolved.iter().find(|r| r.0 == mech).cloned());
     if let Some(Resolved(_, user)) = cached {
         return Ok(user);
@@ -213,23 +253,12 @@ async fn resolve(
         Mechanism::Token => by_token(parts, sec).await?,
         Mechanism::Session => by_session(parts, sec).await?,
         Mechanism::Basic => {
-            let addr = parts
-                .extensions
-                .get::<ClientAddr>()
-                .copied()
-                .unwrap_or(ClientAddr(None));
+            let addr = client_addr(&parts.extensions);
             basic::authenticate(&parts.headers, addr, sec).await?
         }
     };
-    let resolved = Resolved(mech, user.clone());
-    match parts.extensions.get_mut::<AuthScratch>() {
-        Some(scratch) => scratch.resolved.push(resolved),
-        None => {
-            parts.extensions.insert(AuthScratch {
-                token: None,
-                resolved: vec![resolved],
-            });
-        }
+    if let Some(ctx) = parts.extensions.get_mut::<RequestCtx>() {
+        ctx.resolved.push(Resolved(mech, user.clone()));
     }
     Ok(user)
 }
@@ -237,7 +266,7 @@ async fn resolve(
 async fn by_token(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, AuthnError> {
     let Some(token) = parts
         .extensions
-        .get::<AuthScratch>()
+        .get::<RequestCtx>()
         .and_then(|s| s.token.as_deref())
     else {
         return Ok(None);
@@ -298,15 +327,19 @@ pub async fn middleware(
 /// [`after`]).
 pub(crate) async fn prepare(
     sec: &Security,
-    mut req: Request,
+    req: Request,
 ) -> Result<(Request, Option<bool>), Response> {
     if let Some(refusal) = crate::csrf::cross_site_refusal(sec, &req) {
         return Err(refusal);
     }
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
-    req.extensions_mut().insert(addr);
-    req.extensions_mut().insert(sec.clone());
-    let mut req = find_token(req).await?;
+    let (mut req, token) = find_token(req).await?;
+    req.extensions_mut().insert(RequestCtx {
+        sec: sec.clone(),
+        addr,
+        token,
+        resolved: Vec::new(),
+    });
     let restored = remember_login(&mut req, sec)
         .await
         .map_err(IntoResponse::into_response)?;
@@ -328,7 +361,7 @@ const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Finds the auth token (header, query, JSON key) and a `csrf_token` in a JSON or form body;
 /// the body is buffered and put back.
-async fn find_token(mut req: Request) -> Result<Request, Response> {
+async fn find_token(mut req: Request) -> Result<(Request, Option<String>), Response> {
     let header_token = token_from_parts(req.headers(), req.uri().query());
     let has_body = !matches!(*req.method(), Method::GET | Method::HEAD);
     let (is_json, is_form) = match req
@@ -367,16 +400,11 @@ async fn find_token(mut req: Request) -> Result<Request, Response> {
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
-    if let Some(token) = header_token.or(body_token).filter(|t| !t.is_empty()) {
-        req.extensions_mut().insert(AuthScratch {
-            token: Some(token),
-            resolved: Vec::with_capacity(1),
-        });
-    }
+    let token = header_token.or(body_token).filter(|t| !t.is_empty());
     if let Some(csrf) = body_csrf.filter(|t| !t.is_empty()) {
         req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
     }
-    Ok(req)
+    Ok((req, token))
 }
 
 /// CSRF for an authenticated request: state-changing requests by a protected mechanism, or

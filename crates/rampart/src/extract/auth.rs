@@ -13,9 +13,7 @@ use crate::security::Security;
 use crate::session::AuthSession;
 
 pub(crate) fn security(parts: &Parts) -> Result<Security, Rejection> {
-    parts
-        .extensions
-        .get::<Security>()
+    crate::authn::installed(&parts.extensions)
         .cloned()
         .ok_or(Rejection::NotInstalled)
 }

@@ -37,9 +37,7 @@ struct Ctx {
 }
 
 async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
-    let sec = parts
-        .extensions
-        .get::<Security>()
+    let sec = crate::authn::installed(&parts.extensions)
         .cloned()
         .ok_or_else(|| Rejection::NotInstalled.into_response())?;
     let session = parts
@@ -55,11 +53,7 @@ async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
         Query::<HashMap<String, String>>::try_from_uri(&parts.uri).unwrap_or(Query(HashMap::new()));
     Ok(Ctx {
         json: wants_json(&parts.headers),
-        addr: parts
-            .extensions
-            .get::<ClientAddr>()
-            .copied()
-            .unwrap_or(ClientAddr(None)),
+        addr: crate::authn::client_addr(&parts.extensions),
         headers: parts.headers.clone(),
         sec,
         session,

@@ -16,7 +16,7 @@ use crate::session::AuthSession;
 /// `POST /logout`.
 pub(crate) async fn post(req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
-    let Some(sec) = parts.extensions.get::<Security>().cloned() else {
+    let Some(sec) = crate::authn::installed(&parts.extensions).cloned() else {
         return Rejection::NotInstalled.into_response();
     };
     let current = match authn::authenticate(&mut parts, &sec, SessionOrToken::LIST).await {
