@@ -7,7 +7,9 @@
 //!   500, never a hang), `/healthz` says which backend is down, and the server recovers by
 //!   itself when the backend returns;
 //! - two instances behind a real nginx share PostgreSQL and Redis (`scale/balanced.rs`);
-//! - SIGTERM lets in-flight requests finish (`scale/shutdown.rs`).
+//! - SIGTERM lets in-flight requests finish (`scale/shutdown.rs`);
+//! - `SECRET_KEY_FALLBACKS` keeps tokens and remember cookies alive across a key rotation
+//!   (`scale/rotation.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -19,6 +21,8 @@ mod support;
 mod balanced;
 #[path = "scale/nginx.rs"]
 mod nginx;
+#[path = "scale/rotation.rs"]
+mod rotation;
 #[path = "scale/servers.rs"]
 mod servers;
 #[path = "scale/shutdown.rs"]
