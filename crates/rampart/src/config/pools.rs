@@ -119,7 +119,13 @@ mod tests {
     use crate::config::SecurityConfig;
 
     fn load(env: &[(&str, &str)]) -> Result<SecurityConfig, String> {
-        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([(
+                "SECURITY_PASSWORD_SINGLE_HASH".to_owned(),
+                "true".to_owned(),
+            )]);
         SecurityConfig::from_toml_and_env(None, env)
             .map(|l| l.config)
             .map_err(|e| e.to_string())
