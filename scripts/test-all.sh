@@ -23,6 +23,10 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "== installing Redis"
   apt_install redis-server
 fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "== installing nginx (load balancer of the multi-instance test)"
+  apt_install nginx
+fi
 if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn" >/dev/null 2>&1; then
   echo "== installing Flask-Security-Too (reference implementation) from pip"
   python3 -m pip install -q -r tools/requirements.txt

@@ -1,4 +1,5 @@
-//! Session store tests: the conformance suite on SQLite and PostgreSQL, the table the
+//! Session store tests: the conformance suite on SQLite, PostgreSQL and Redis, Redis's key
+//! expiry, the table the
 //! migration creates, and tower-sessions' middleware over the store in a tiny axum app.
 #![allow(clippy::unwrap_used)]
 
@@ -22,6 +23,19 @@ rampart_tests::session_store_conformance!(
     postgres,
     rampart_tests::sessions::postgres_session_store
 );
+rampart_tests::session_store_conformance!(redis, crate::redis_session_store);
+
+#[path = "sessions/redis_store.rs"]
+mod redis_store;
+
+/// A [`RedisSessionStore`](rampart::session::RedisSessionStore) on the test Redis server under a
+/// prefix of its own (its keys are deleted when the guard drops).
+pub(crate) async fn redis_session_store() -> (
+    rampart::session::RedisSessionStore,
+    redis_store::PrefixGuard,
+) {
+    redis_store::store(&rampart_tests::unique_prefix("sessions")).await
+}
 
 /// Rows of `rampart_session` with `id` (or all rows when `None`).
 async fn rows(ds: &SqlDatastore, id: Option<&str>) -> i64 {

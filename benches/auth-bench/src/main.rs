@@ -12,6 +12,8 @@
 
 mod bare;
 mod login;
+mod peers;
+mod phases;
 mod report;
 mod server;
 mod wrk;
@@ -101,7 +103,36 @@ struct RunArgs {
     /// the database).
     #[arg(long, default_value_t = 5)]
     auth_cache_ttl: u32,
+    /// A PostgreSQL server (maintenance database URL) for the PostgreSQL + Redis cases; a
+    /// database is created on it for the run and dropped after.
+    #[arg(long, value_name = "URL", env = "RAMPART_TEST_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// The Redis of the PostgreSQL + Redis cases (sessions and throttle counters).
+    #[arg(long, value_name = "URL", env = "RAMPART_TEST_REDIS_URL")]
+    redis: Option<String>,
+    /// Skip the PostgreSQL + Redis and Flask-Security cases and the extra phases.
+    #[arg(long)]
+    only_sqlite: bool,
+    /// gunicorn sync workers of the Flask-Security app (pinned to the servers' core too).
+    #[arg(long, default_value_t = 2)]
+    flask_workers: usize,
+    /// Connections of the wrong-password login flood.
+    #[arg(long, default_value_t = 200)]
+    flood_connections: u32,
+    /// Sessions opened for the memory-per-session figure.
+    #[arg(long, default_value_t = 10_000)]
+    sessions: usize,
 }
+
+/// The signed-in cases of one server: token case name, session case name, base URL,
+/// targets (ratio to bare) of each.
+type SignedIn<'a> = (
+    &'static str,
+    &'static str,
+    Option<&'a String>,
+    Option<f64>,
+    Option<f64>,
+);
 
 /// What a case's responses must be.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -204,8 +235,15 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         &removed,
         RAMPART_LISTENING,
     )?;
+    let peers = Peers::start(&args, &rampart, &envs, &dir)?;
 
-    let cases = prepare_cases(&args, &bare_server.base_url(), &demo.base_url())?;
+    let bases = Bases {
+        bare: bare_server.base_url(),
+        demo: demo.base_url(),
+        pg: peers.pg.as_ref().map(|(s, _)| s.base_url()),
+        flask: peers.flask.as_ref().map(Server::base_url),
+    };
+    let cases = prepare_cases(&args, &bases)?;
     let load = Load {
         core: args.wrk_core,
         threads: args.threads,
@@ -220,14 +258,21 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
             rounds: Vec::new(),
         })
         .collect();
+    let idle_kib = demo.rss_kib().unwrap_or(0);
+    let idle_pg_kib = peers
+        .pg
+        .as_ref()
+        .and_then(|(s, _)| s.rss_kib())
+        .unwrap_or(0);
 
     if args.warmup > 0 {
         for case in &cases {
-            eprintln!("warm-up {:<8} {}s", case.name, args.warmup);
+            eprintln!("warm-up {:<10} {}s", case.name, args.warmup);
             let r = wrk::run(load, args.warmup, &case.url, &case.headers)?;
             check(case, &r)?;
         }
     }
+    let peak = demo.sample_peak_rss();
     for round in 1..=args.rounds {
         for (case, out) in cases.iter().zip(&mut results) {
             let r = wrk::run(load, args.seconds, &case.url, &case.headers)?;
@@ -235,20 +280,20 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
             demo.ensure_running()?;
             check(case, &r)?;
             eprintln!(
-                "round {round}/{} {:<8} {:>9.0} req/s  p99 {:.2}ms",
+                "round {round}/{} {:<10} {:>9.0} req/s  p99 {:.2}ms",
                 args.rounds, case.name, r.rps, r.p99_ms
             );
             out.rounds.push(r);
         }
     }
-    demo.stop()?;
-    bare_server.stop()?;
+    let peak_kib = peak.finish();
 
     let shape = format!(
-        "servers on core {} with {} worker thread(s), wrk -t{} -c{} -d{}s on core {}, \
-         {} round(s), {}s warm-up, SECURITY_AUTH_CACHE_TTL={}",
+        "servers on core {} with {} worker thread(s) ({} gunicorn workers), wrk -t{} -c{} -d{}s \
+         on core {}, {} round(s), {}s warm-up, SECURITY_AUTH_CACHE_TTL={}",
         args.server_core,
         args.workers,
+        args.flask_workers,
         args.threads,
         args.connections,
         args.seconds,
@@ -258,11 +303,231 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         args.auth_cache_ttl
     );
     report::print(&results, cores, &shape);
+    report::speedups(
+        &results,
+        &[("token", "fs-token"), ("session", "fs-session")],
+    );
+    if !args.only_sqlite && !args.no_auth {
+        let token = cases.iter().find(|c| c.name == "token");
+        extra_phases(&args, load, &bases, &dir, &results, token)?;
+        memory(
+            &args,
+            &demo,
+            peers.pg.as_ref(),
+            (idle_kib, idle_pg_kib, peak_kib),
+        )?;
+    }
+    drop(peers);
+    demo.stop()?;
+    bare_server.stop()?;
+    Ok(())
+}
+
+/// The base URLs of the servers of a run.
+struct Bases {
+    bare: String,
+    demo: String,
+    pg: Option<String>,
+    flask: Option<String>,
+}
+
+/// The demo on PostgreSQL + Redis and the Flask-Security app, when they can run here.
+struct Peers {
+    /// The server and the run's database and Redis URL.
+    pg: Option<(Server, (peers::PgDatabase, String))>,
+    flask: Option<Server>,
+}
+
+impl Peers {
+    fn start(
+        args: &RunArgs,
+        rampart: &Path,
+        envs: &[(&str, String)],
+        dir: &TempDir,
+    ) -> anyhow::Result<Self> {
+        if args.only_sqlite || args.no_auth {
+            return Ok(Self {
+                pg: None,
+                flask: None,
+            });
+        }
+        let pg = match (&args.postgres, &args.redis) {
+            (Some(pg_url), Some(redis_url)) => {
+                let db = peers::PgDatabase::create(pg_url)?;
+                let mut envs = envs.to_vec();
+                envs.retain(|(k, _)| *k != "DATABASE_URL");
+                envs.extend([
+                    ("DATABASE_URL", db.url.clone()),
+                    ("REDIS_URL", redis_url.clone()),
+                    (
+                        "SECURITY_THROTTLE_KEY_PREFIX",
+                        format!("bench{}:", std::process::id()),
+                    ),
+                    ("MAIL_OUTBOX", dir.0.join("outbox-pg").display().to_string()),
+                ]);
+                let server = Server::spawn(
+                    "rampart serve (PostgreSQL + Redis)",
+                    args.server_core,
+                    rampart,
+                    &["serve"],
+                    &envs,
+                    &["DATABASE_PATH", "SMTP_URL", "DEMO_TEST_HOOKS"],
+                    RAMPART_LISTENING,
+                )?;
+                Some((server, (db, redis_url.clone())))
+            }
+            _ => {
+                eprintln!(
+                    "note: no --postgres/--redis (or RAMPART_TEST_POSTGRES_URL/RAMPART_TEST_REDIS_URL): \
+                     skipping the PostgreSQL + Redis cases"
+                );
+                None
+            }
+        };
+        let flask = if peers::flask_available() {
+            Some(peers::start_flask(
+                args.server_core,
+                args.flask_workers,
+                &dir.0,
+                SECRET_KEY,
+            )?)
+        } else {
+            eprintln!(
+                "note: gunicorn or Flask-Security missing (pip install -r tools/requirements.txt): \
+                 skipping the Flask-Security cases"
+            );
+            None
+        };
+        Ok(Self { pg, flask })
+    }
+}
+
+/// Login throughput (Rampart and Flask-Security) and the wrong-password flood.
+fn extra_phases(
+    args: &RunArgs,
+    load: Load,
+    bases: &Bases,
+    dir: &TempDir,
+    results: &[CaseResults],
+    token: Option<&Case>,
+) -> anyhow::Result<()> {
+    println!(
+        "Login (password verification), POST /login with the right password, -c{}:",
+        load.connections
+    );
+    let mut logins = vec![("rampart", bases.demo.clone())];
+    if let Some(flask) = &bases.flask {
+        logins.push(("fs", flask.clone()));
+    }
+    for (name, base) in logins {
+        let (r, statuses) = phases::login(
+            load,
+            args.seconds,
+            &base,
+            &dir.0,
+            (login::EMAIL, login::PASSWORD),
+        )?;
+        println!(
+            "  {name:<8} {:>8.0} logins/s  p99 {:>8.2}ms  statuses {statuses:?}",
+            r.rps, r.p99_ms
+        );
+    }
+    let Some(token) = token else { return Ok(()) };
+    let undisturbed = results
+        .iter()
+        .find(|r| r.name == "token")
+        .map(|r| {
+            let rps: Vec<f64> = r.rounds.iter().map(|w| w.rps).collect();
+            let p99: Vec<f64> = r.rounds.iter().map(|w| w.p99_ms).collect();
+            (report::median(&rps), report::median(&p99))
+        })
+        .unwrap_or((f64::NAN, f64::NAN));
+    let f = phases::flood(
+        load,
+        args.flood_connections,
+        args.seconds,
+        &bases.demo,
+        &dir.0,
+        "admin@example.com",
+        (&token.url, &token.headers),
+    )?;
+    let share = f.during.rps / undisturbed.0;
+    println!(
+        "Flood: {} connections of wrong-password POST /login (admin@example.com) for {}s, \
+         {:.0} req/s, statuses {:?}; a wrong-password login in the middle answered {}.",
+        args.flood_connections,
+        args.seconds + 2,
+        f.flood.rps,
+        f.flood_statuses,
+        f.probe_status
+    );
+    println!(
+        "  token GET /api/me during the flood: {:.0} req/s ({:.0}% of {:.0} undisturbed) {}, \
+         p99 {:.2}ms (undisturbed {:.2}ms) {}",
+        f.during.rps,
+        share * 100.0,
+        undisturbed.0,
+        if share >= 0.5 {
+            "PASS >= 50%"
+        } else {
+            "MISS >= 50%"
+        },
+        f.during.p99_ms,
+        undisturbed.1,
+        if f.during.p99_ms <= 50.0 {
+            "PASS <= 50ms"
+        } else {
+            "MISS <= 50ms"
+        },
+    );
+    Ok(())
+}
+
+/// Resident size idle, at the peak of the rounds, and per `--sessions` sessions.
+fn memory(
+    args: &RunArgs,
+    demo: &Server,
+    pg: Option<&(Server, (peers::PgDatabase, String))>,
+    (idle, idle_pg, peak): (u64, u64, u64),
+) -> anyhow::Result<()> {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "Memory (RSS of rampart serve on SQLite): idle {:.1} MiB, peak during the rounds {:.1} MiB",
+        mib(idle),
+        mib(peak)
+    );
+    let before = demo.rss_kib().unwrap_or(0);
+    phases::open_sessions(&demo.base_url(), args.sessions)?;
+    let after = demo.rss_kib().unwrap_or(0);
+    println!(
+        "  {} sessions opened and read (SQLite store): RSS {:.1} -> {:.1} MiB ({:+.1} MiB)",
+        args.sessions,
+        mib(before),
+        mib(after),
+        mib(after) - mib(before)
+    );
+    if let Some((server, (_, redis_url))) = pg {
+        let before = server.rss_kib().unwrap_or(0);
+        let redis_before = peers::redis_used_memory(redis_url).unwrap_or(0);
+        phases::open_sessions(&server.base_url(), args.sessions)?;
+        let after = server.rss_kib().unwrap_or(0);
+        let redis_after = peers::redis_used_memory(redis_url).unwrap_or(0);
+        println!(
+            "  PostgreSQL + Redis instance: idle {:.1} MiB; {} sessions: RSS {:.1} -> {:.1} MiB \
+             ({:+.1} MiB), Redis used_memory {:+.1} MiB",
+            mib(idle_pg),
+            args.sessions,
+            mib(before),
+            mib(after),
+            mib(after) - mib(before),
+            (redis_after as f64 - redis_before as f64) / 1_048_576.0
+        );
+    }
     Ok(())
 }
 
 /// Signs in (unless `--no-auth`), builds the cases, and checks each answers as expected once.
-fn prepare_cases(args: &RunArgs, bare_base: &str, demo_base: &str) -> anyhow::Result<Vec<Case>> {
+fn prepare_cases(args: &RunArgs, bases: &Bases) -> anyhow::Result<Vec<Case>> {
     let accept = || ("Accept".to_owned(), "application/json".to_owned());
     let case = |name, base: &str, path, extra: Option<(String, String)>, expect, target| Case {
         name,
@@ -272,59 +537,69 @@ fn prepare_cases(args: &RunArgs, bare_base: &str, demo_base: &str) -> anyhow::Re
         expect,
         target,
     };
-    let public = || {
-        case(
-            "public",
-            demo_base,
-            "/api/public",
-            None,
-            Expect::Success,
-            None,
-        )
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let client = login::client()?;
+        let me = "/api/me";
         let mut cases = vec![case(
             "bare",
-            bare_base,
+            &bases.bare,
             "/bare",
             None,
             Expect::Success,
             None,
         )];
+        let public = case(
+            "public",
+            &bases.demo,
+            "/api/public",
+            None,
+            Expect::Success,
+            None,
+        );
         if args.no_auth {
-            cases.push(public());
+            cases.push(public);
         } else {
-            let token = login::token(&client, demo_base).await?;
-            let cookie = login::session_cookie(&client, demo_base).await?;
-            let token_header = ("Authentication-Token".to_owned(), token);
-            let cookie_header = ("Cookie".to_owned(), cookie);
-            let me = "/api/me";
-            cases.extend([
-                case(
-                    "token",
-                    demo_base,
-                    me,
-                    Some(token_header),
-                    Expect::Success,
+            let signed_in: [SignedIn<'_>; 3] = [
+                ("token", "session", Some(&bases.demo), Some(0.7), Some(0.5)),
+                (
+                    "token-pg",
+                    "session-pg",
+                    bases.pg.as_ref(),
                     Some(0.7),
-                ),
-                case(
-                    "session",
-                    demo_base,
-                    me,
-                    Some(cookie_header),
-                    Expect::Success,
                     Some(0.5),
                 ),
-                case("unauth", demo_base, me, None, Expect::Unauthorized, None),
-            ]);
+                ("fs-token", "fs-session", bases.flask.as_ref(), None, None),
+            ];
+            for (token_name, session_name, base, token_target, session_target) in signed_in {
+                let Some(base) = base else { continue };
+                let token = login::token(&client, base).await?;
+                let cookie = login::session_cookie(&client, base).await?;
+                cases.push(case(
+                    token_name,
+                    base,
+                    me,
+                    Some(("Authentication-Token".to_owned(), token)),
+                    Expect::Success,
+                    token_target,
+                ));
+                cases.push(case(
+                    session_name,
+                    base,
+                    me,
+                    Some(("Cookie".to_owned(), cookie)),
+                    Expect::Success,
+                    session_target,
+                ));
+                if token_name == "token" {
+                    cases.push(case("unauth", base, me, None, Expect::Unauthorized, None));
+                }
+            }
             if args.with_public {
-                cases.push(public());
+                cases.push(public);
             }
         }
         for c in &cases {

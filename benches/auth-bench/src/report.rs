@@ -31,12 +31,13 @@ pub fn print(cases: &[CaseResults], cores: usize, load: &str) {
     println!();
     println!("Results ({load}; {cores} cores online):");
     println!(
-        "{:<10} {:<22} {:>11} {:>9} {:>9}  {:<14} rounds (req/s)",
-        "case", "request", "req/s", "p99", "ratio", "target"
+        "{:<10} {:<22} {:>11} {:>9} {:>9} {:>9}  {:<14} rounds (req/s)",
+        "case", "request", "req/s", "p50", "p99", "ratio", "target"
     );
     for case in cases {
         let rps: Vec<f64> = case.rounds.iter().map(|r| r.rps).collect();
         let p99: Vec<f64> = case.rounds.iter().map(|r| r.p99_ms).collect();
+        let p50: Vec<f64> = case.rounds.iter().map(|r| r.p50_ms).collect();
         let ratios: Vec<f64> = case
             .rounds
             .iter()
@@ -55,10 +56,11 @@ pub fn print(cases: &[CaseResults], cores: usize, load: &str) {
             .collect::<Vec<_>>()
             .join(" / ");
         println!(
-            "{:<10} {:<22} {:>11.0} {:>7.2}ms {:>9.3}  {:<14} {}",
+            "{:<10} {:<22} {:>11.0} {:>7.2}ms {:>7.2}ms {:>9.3}  {:<14} {}",
             case.name,
             case.request,
             median(&rps),
+            median(&p50),
             median(&p99),
             ratio,
             target,
@@ -67,11 +69,34 @@ pub fn print(cases: &[CaseResults], cores: usize, load: &str) {
     }
     println!();
     println!(
-        "req/s and p99 are medians over rounds; ratio is the median of the per-round ratios to bare."
+        "req/s, p50 and p99 are medians over rounds; ratio is the median of the per-round ratios to bare."
     );
     println!(
         "Targets (issue): token >= 0.7 x bare, session >= 0.5 x bare. The benchmark reports; it does not gate."
     );
+}
+
+/// Prints Rampart's speed-up over its peer for each `(ours, theirs)` pair of case names:
+/// the median of the per-round ratios of requests per second.
+pub fn speedups(cases: &[CaseResults], pairs: &[(&str, &str)]) {
+    let find = |name: &str| cases.iter().find(|c| c.name == name);
+    for (ours, theirs) in pairs {
+        let (Some(a), Some(b)) = (find(ours), find(theirs)) else {
+            continue;
+        };
+        let ratios: Vec<f64> = a
+            .rounds
+            .iter()
+            .zip(&b.rounds)
+            .map(|(x, y)| x.rps / y.rps)
+            .collect();
+        let speedup = median(&ratios);
+        let verdict = if speedup >= 20.0 { "PASS" } else { "MISS" };
+        println!(
+            "Speed-up of {ours} over Flask-Security ({theirs}): {speedup:.1}x (target >= 20x {verdict})"
+        );
+    }
+    println!();
 }
 
 #[cfg(test)]

@@ -127,6 +127,28 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The child's resident set size (`VmRSS` of `/proc/PID/status`), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_kib(self.child.id())
+    }
+
+    /// A thread sampling [`Server::rss_kib`] every 100 ms until the returned flag is set;
+    /// joining it gives the peak.
+    pub fn sample_peak_rss(&self) -> PeakSampler {
+        let pid = self.child.id();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid).unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            peak
+        });
+        PeakSampler { stop, handle }
+    }
+
     /// The last lines the child wrote on stderr.
     pub fn log_tail(&self) -> String {
         match self.tail.lock() {
@@ -197,6 +219,28 @@ impl Drop for Server {
             eprintln!("warning: {e:#}");
         }
     }
+}
+
+/// Samples a server's RSS in the background; see [`Server::sample_peak_rss`].
+pub struct PeakSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl PeakSampler {
+    /// Stops sampling; the peak RSS seen, in KiB.
+    pub fn finish(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap_or(0)
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// The address after `marker` in a log line (`… MARKER127.0.0.1:PORT (…)`).

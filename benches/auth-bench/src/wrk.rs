@@ -9,6 +9,8 @@ use anyhow::{Context as _, bail};
 pub struct WrkResult {
     /// `Requests/sec:`.
     pub rps: f64,
+    /// The median latency, in milliseconds.
+    pub p50_ms: f64,
     /// The 99th latency percentile, in milliseconds.
     pub p99_ms: f64,
     /// Completed requests (`N requests in …`).
@@ -73,6 +75,21 @@ pub fn run(
     url: &str,
     headers: &[(String, String)],
 ) -> anyhow::Result<WrkResult> {
+    run_script(load, secs, url, headers, None).map(|(r, _)| r)
+}
+
+/// Like [`run`], with a wrk Lua script (`-s`); returns the report's text too, for what the
+/// script prints.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_script(
+    load: Load,
+    secs: u32,
+    url: &str,
+    headers: &[(String, String)],
+    script: Option<&std::path::Path>,
+) -> anyhow::Result<(WrkResult, String)> {
     let mut cmd = Command::new("taskset");
     cmd.arg("-c")
         .arg(load.core.to_string())
@@ -81,6 +98,9 @@ pub fn run(
         .arg(format!("-c{}", load.connections))
         .arg(format!("-d{secs}s"))
         .arg("--latency");
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
+    }
     for (name, value) in headers {
         cmd.arg("-H").arg(format!("{name}: {value}"));
     }
@@ -88,7 +108,7 @@ pub fn run(
     let out = cmd
         .output()
         .with_context(|| format!("cannot run `taskset -c {} wrk` on {url}", load.core))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         bail!(
             "wrk failed on {url} ({}):\n{stdout}{}",
@@ -96,7 +116,48 @@ pub fn run(
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    parse(&stdout).with_context(|| format!("cannot read wrk's report for {url}:\n{stdout}"))
+    let result =
+        parse(&stdout).with_context(|| format!("cannot read wrk's report for {url}:\n{stdout}"))?;
+    Ok((result, stdout))
+}
+
+/// A wrk Lua script sending `POST` with a JSON `body`, counting the answers by status; its
+/// `done` prints `STATUS <code> <count>` lines (read with [`status_counts`]).
+pub fn post_json_script(body: &str) -> String {
+    let body = body.replace('\\', "\\\\").replace('\'', "\\'");
+    format!(
+        r#"wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) counts = {{}} end
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {{}}
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("counts")) do total[status] = (total[status] or 0) + n end
+  end
+  for status, n in pairs(total) do io.write(string.format("STATUS %d %d\n", status, n)) end
+end
+"#
+    )
+}
+
+/// The `STATUS <code> <count>` lines of [`post_json_script`], sorted by code.
+pub fn status_counts(report: &str) -> Vec<(u16, u64)> {
+    let mut counts: Vec<(u16, u64)> = report
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.strip_prefix("STATUS ")?.split_whitespace();
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .collect();
+    counts.sort_unstable();
+    counts
 }
 
 /// Parses wrk's report (as printed with `--latency`).
@@ -106,12 +167,15 @@ pub fn run(
 pub fn parse(report: &str) -> anyhow::Result<WrkResult> {
     let mut rps = None;
     let mut p99_ms = None;
+    let mut p50_ms = None;
     let mut requests = None;
     let mut non_2xx = 0;
     let mut socket_errors = 0;
     for line in report.lines().map(str::trim) {
         if let Some(v) = line.strip_prefix("Requests/sec:") {
             rps = Some(v.trim().parse::<f64>().context("bad Requests/sec")?);
+        } else if let Some(v) = line.strip_prefix("50%") {
+            p50_ms = Some(duration_ms(v.trim())?);
         } else if let Some(v) = line.strip_prefix("99%") {
             p99_ms = Some(duration_ms(v.trim())?);
         } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
@@ -127,6 +191,7 @@ pub fn parse(report: &str) -> anyhow::Result<WrkResult> {
     }
     Ok(WrkResult {
         rps: rps.context("no `Requests/sec:` line")?,
+        p50_ms: p50_ms.context("no `50%` latency line (was --latency passed?)")?,
         p99_ms: p99_ms.context("no `99%` latency line (was --latency passed?)")?,
         requests: requests.context("no `N requests in` line")?,
         non_2xx,
@@ -185,6 +250,7 @@ Transfer/sec:     18.05MB
             r,
             WrkResult {
                 rps: 134_214.96,
+                p50_ms: 0.45,
                 p99_ms: 1.06,
                 requests: 268_459,
                 non_2xx: 268_459,
@@ -214,6 +280,14 @@ Transfer/sec:     18.05MB
             .map(|l| format!("{l}\n"))
             .collect();
         assert!(parse(&no_latency).is_err());
+    }
+
+    #[test]
+    fn status_lines() {
+        let report = "Requests/sec: 1\nSTATUS 429 120\nSTATUS 400 10\nnoise\n";
+        assert_eq!(status_counts(report), vec![(400, 10), (429, 120)]);
+        let script = post_json_script(r#"{"a":"it's"}"#);
+        assert!(script.contains(r#"wrk.body = '{"a":"it\'s"}'"#), "{script}");
     }
 
     #[test]

@@ -18,16 +18,20 @@ use crate::documents;
 rampart::names!(pub Admin = ["admin"]);
 rampart::names!(pub AdminWrite = ["admin-write"]);
 
-/// The demo's state: its database.
+/// The demo's state: its database and, with `REDIS_URL`, its Redis connections.
 #[derive(Clone)]
 pub struct Demo {
     /// The SQL datastore (documents live beside the users).
     pub store: SqlDatastore,
+    /// The Redis pool of the sessions and throttle counters, when `REDIS_URL` is set.
+    pub redis: Option<rampart::redis_pool::RedisPool>,
 }
 
-/// The demo's routes; `test_hooks` adds `POST /api/test/stale` and `/api/test/panic`.
+/// The demo's routes; `test_hooks` adds `POST /api/test/stale`, `/api/test/panic` and
+/// `GET /api/test/slow`.
 pub fn routes(demo: Demo, test_hooks: bool) -> Router {
     let mut r = Router::new()
+        .route("/healthz", get(crate::health::healthz))
         .route("/api/public", get(public))
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
@@ -39,7 +43,8 @@ pub fn routes(demo: Demo, test_hooks: bool) -> Router {
     if test_hooks {
         r = r
             .route("/api/test/stale", post(stale))
-            .route("/api/test/panic", get(panic_hook).post(panic_hook));
+            .route("/api/test/panic", get(panic_hook).post(panic_hook))
+            .route("/api/test/slow", get(slow_hook));
     }
     r.with_state(demo)
 }
@@ -49,6 +54,13 @@ pub fn routes(demo: Demo, test_hooks: bool) -> Router {
 #[allow(clippy::unused_async)]
 async fn panic_hook() -> Response {
     panic!("test hook: deliberate panic")
+}
+
+/// Test hook: a request that takes 1.5 s, to show that SIGTERM lets in-flight requests
+/// finish.
+async fn slow_hook() -> Json<Value> {
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    Json(json!({"ok": true, "slow": true}))
 }
 
 /// The demo's replaced unauthorized answer ("Security Patterns"): always this JSON.

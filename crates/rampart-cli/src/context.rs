@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use rampart::SecurityConfig;
 use rampart::accounts::Accounts;
 use rampart::password::PasswordEngine;
-use rampart::sql::{SqlDatastore, SqlOptions};
+use rampart::sql::SqlDatastore;
 
 use crate::env::redact_url;
 
@@ -45,7 +45,7 @@ pub fn load_config(file: Option<&Path>) -> anyhow::Result<SecurityConfig> {
 /// # Errors
 /// A bad URL, an unreachable database or a password engine configuration error.
 pub async fn connect(config: SecurityConfig, database_url: &str) -> anyhow::Result<Context> {
-    let store = SqlDatastore::connect(database_url, SqlOptions::default())
+    let store = SqlDatastore::connect(database_url, config.pools.sql_options())
         .await
         .with_context(|| format!("cannot open database {}", redact_url(database_url)))?;
     let passwords =

@@ -22,6 +22,8 @@ pub struct DemoEnv {
     pub redis_url: Option<String>,
     /// `DEMO_TEST_HOOKS=1`: adds the test-only endpoints.
     pub test_hooks: bool,
+    /// `DEMO_INSTANCE`: a name put in the `X-Demo-Instance` header of every response.
+    pub instance: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -77,6 +79,7 @@ impl DemoEnv {
             redis_url: var("REDIS_URL"),
             test_hooks: var("DEMO_TEST_HOOKS")
                 .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            instance: var("DEMO_INSTANCE"),
         })
     }
 

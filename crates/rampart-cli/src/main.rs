@@ -8,6 +8,7 @@ mod cli;
 mod context;
 mod documents;
 mod env;
+mod health;
 mod seed;
 mod serve;
 

@@ -64,7 +64,7 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     if created > 0 {
         tracing::info!(created, "seed users created");
     }
-    let throttle_store = throttle_store(&env, &ctx).await?;
+    let redis = redis_pool(&env, &config).await?;
     let listener = TcpListener::bind(env.addr)
         .await
         .with_context(|| format!("cannot listen on {}", env.addr))?;
@@ -77,28 +77,50 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         // Host header of a request.
         config.lifecycle.server_name = Some(addr.to_string());
     }
-    let security = security(config, &ctx, throttle_store, mailer(&env)?)?;
+    let security = match &redis {
+        Some(pool) => security(
+            config,
+            &ctx,
+            Arc::new(rampart::throttle::RedisThrottleStore::from_pool(
+                pool.clone(),
+            )),
+            rampart::session::RedisSessionStore::new(pool.clone()),
+            mailer(&env)?,
+        )?,
+        None => security(
+            config,
+            &ctx,
+            Arc::new(ctx.store.throttle_store()),
+            ctx.store.session_store(),
+            mailer(&env)?,
+        )?,
+    };
     tracing::info!(
-        "rampart listening on http://{addr} (database {}, mail {})",
+        "rampart listening on http://{addr} (database {}, mail {}, sessions {})",
         redact_url(&env.database_url),
-        env.mail_description()
+        env.mail_description(),
+        env.redis_url.as_deref().map_or_else(
+            || "in the database".to_owned(),
+            |u| format!("in Redis at {}", redact_url(u))
+        )
     );
-    if env.redis_url.is_some() {
-        tracing::warn!(
-            "REDIS_URL is set: throttle counters live in Redis, but this build keeps no \
-             sessions in Redis yet; they stay in the database"
-        );
-    }
-    let cleanup = tokio::spawn(
-        ctx.store
-            .session_store()
-            .continuously_delete_expired(std::time::Duration::from_secs(300)),
-    );
+    // Redis expires its sessions by itself; the database needs a sweep.
+    let cleanup = redis.is_none().then(|| {
+        tokio::spawn(
+            ctx.store
+                .session_store()
+                .continuously_delete_expired(std::time::Duration::from_secs(300)),
+        )
+    });
     let throttle_cleanup = tokio::spawn(delete_expired_counters(security.throttle().clone()));
     let demo = api::Demo {
         store: ctx.store.clone(),
+        redis,
     };
-    let app = security.install(api::routes(demo, env.test_hooks));
+    let app = instance_header(
+        security.install(api::routes(demo, env.test_hooks)),
+        env.instance.as_deref(),
+    )?;
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -111,25 +133,50 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         // the shutdown).
         queue.drain(std::time::Duration::from_secs(10)).await;
     }
-    cleanup.abort();
+    if let Some(cleanup) = cleanup {
+        cleanup.abort();
+    }
     throttle_cleanup.abort();
     served
 }
 
-/// The throttle's counters: in Redis when `REDIS_URL` is set (shared by every instance), else
-/// in the database.
-async fn throttle_store(
+/// The Redis pool of the sessions and throttle counters when `REDIS_URL` is set (shared by
+/// every instance), sized by `SECURITY_REDIS_POOL_SIZE`; `None` keeps both in the database.
+async fn redis_pool(
     env: &DemoEnv,
-    ctx: &context::Context,
-) -> anyhow::Result<Arc<dyn rampart::throttle::ThrottleStore>> {
+    config: &SecurityConfig,
+) -> anyhow::Result<Option<rampart::redis_pool::RedisPool>> {
     let Some(url) = &env.redis_url else {
-        return Ok(Arc::new(ctx.store.throttle_store()));
+        return Ok(None);
     };
-    let store = rampart::throttle::RedisThrottleStore::connect(url)
+    let pool = rampart::redis_pool::RedisPool::connect(url, &config.pools.redis_options())
         .await
         .with_context(|| format!("cannot connect to Redis at {}", redact_url(url)))?;
-    tracing::info!("throttle counters in Redis at {}", redact_url(url));
-    Ok(Arc::new(store))
+    tracing::info!(
+        connections = pool.size(),
+        "sessions and throttle counters in Redis at {}",
+        redact_url(url)
+    );
+    Ok(Some(pool))
+}
+
+/// With `DEMO_INSTANCE` set, every response says which instance served it
+/// (`X-Demo-Instance`), so tests and operators can see the load balancer spread requests.
+fn instance_header(app: axum::Router, instance: Option<&str>) -> anyhow::Result<axum::Router> {
+    let Some(name) = instance else {
+        return Ok(app);
+    };
+    let value = axum::http::HeaderValue::from_str(name)
+        .with_context(|| format!("DEMO_INSTANCE must be a header value, got {name:?}"))?;
+    Ok(app.layer(axum::middleware::map_response(
+        move |mut res: axum::response::Response| {
+            let value = value.clone();
+            async move {
+                res.headers_mut().insert("x-demo-instance", value);
+                res
+            }
+        },
+    )))
 }
 
 /// Deletes expired throttle counters every 5 minutes (a no-op for Redis).
@@ -149,10 +196,11 @@ fn security(
     config: SecurityConfig,
     ctx: &context::Context,
     throttle_store: Arc<dyn rampart::throttle::ThrottleStore>,
+    sessions: impl rampart_sqlx::sessions::SessionStore,
     mailer: Arc<dyn rampart::mail::Mailer>,
 ) -> anyhow::Result<Security> {
     let store: Arc<dyn UserDatastore> = Arc::new(ctx.store.clone());
-    Security::builder(config, store, ctx.store.session_store())
+    Security::builder(config, store, sessions)
         .throttle_store(throttle_store)
         .mailer(mailer)
         .unauthz_handler(|_| api::forbidden())

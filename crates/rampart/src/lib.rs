@@ -97,6 +97,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod messages;
 pub mod redirect;
+pub mod redis_pool;
 pub mod security;
 pub mod session;
 pub mod throttle;

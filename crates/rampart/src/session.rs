@@ -1,5 +1,6 @@
 //! Server-side sessions: the session keys Flask-Security and Flask-Login keep, on top of
-//! `tower-sessions` with any [`SessionStore`] (the SQL store of `rampart::sql` by default).
+//! `tower-sessions` with any [`SessionStore`]: the SQL store of `rampart::sql`, or
+//! [`RedisSessionStore`] to share sessions between instances.
 //!
 //! Rampart keeps sessions on the server rather than in a signed cookie (a deliberate difference
 //! from Flask): they can be revoked and listed, and nothing secret (such as a two-factor setup
@@ -16,8 +17,10 @@ use tower_sessions::session_store;
 use tower_sessions::{Session, SessionStore};
 
 pub(crate) mod layer;
+mod redis;
 pub(crate) use layer::session_cookie;
 pub use layer::{SessionCookie, SessionLayer, SessionService};
+pub use redis::RedisSessionStore;
 
 /// Flask-Login's key for the signed-in user: the user's `fs_uniquifier`.
 pub const USER_ID: &str = "_user_id";

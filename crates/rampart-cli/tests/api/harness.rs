@@ -358,6 +358,12 @@ impl App {
         }
     }
 
+    /// Sends every request to `base` (e.g. a load balancer in front of this server) instead.
+    #[allow(dead_code)] // used by some of the test crates that include this file
+    pub fn through(&mut self, base: String) {
+        self.base = base;
+    }
+
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req {
             app: self,

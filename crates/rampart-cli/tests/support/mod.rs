@@ -17,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 /// A database for one test: a SQLite file in a temp dir, or a fresh PostgreSQL database.
 pub struct Db {
     pub url: String,
-    _guard: StoreGuard,
+    _guard: Option<StoreGuard>,
 }
 
 impl Db {
@@ -26,7 +26,15 @@ impl Db {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         Self {
             url,
-            _guard: StoreGuard::Sqlite(dir),
+            _guard: Some(StoreGuard::Sqlite(dir)),
+        }
+    }
+
+    /// A database the test manages itself (a private server, say).
+    pub fn at(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            _guard: None,
         }
     }
 
@@ -34,7 +42,7 @@ impl Db {
         let db = rampart_tests::fresh_postgres_database().await;
         Self {
             url: db.url().to_owned(),
-            _guard: StoreGuard::Postgres(db),
+            _guard: Some(StoreGuard::Postgres(db)),
         }
     }
 

@@ -15,7 +15,8 @@ pub const DURATION_SECS: i64 = 365 * 24 * 3600;
 /// Makes and checks remember-me cookies.
 #[derive(Clone)]
 pub struct RememberCookie {
-    key: Vec<u8>,
+    /// `SECRET_KEY` first (signs), then `SECRET_KEY_FALLBACKS` (still verify).
+    keys: Vec<Vec<u8>>,
     secure: bool,
 }
 
@@ -29,18 +30,28 @@ impl RememberCookie {
     /// Keyed with `SECRET_KEY`, as Flask-Login does.
     pub fn new(secret_key: &str, secure: bool) -> Self {
         Self {
-            key: secret_key.as_bytes().to_vec(),
+            keys: vec![secret_key.as_bytes().to_vec()],
             secure,
         }
     }
 
-    fn mac(&self) -> Option<Hmac<Sha512>> {
-        Hmac::<Sha512>::new_from_slice(&self.key).ok()
+    /// Also accepts cookies signed with these older keys (`SECRET_KEY_FALLBACKS`), so a key
+    /// rotation does not sign out every remembered browser. New cookies are always signed
+    /// with the current key.
+    #[must_use]
+    pub fn with_fallbacks<'k>(mut self, keys: impl IntoIterator<Item = &'k str>) -> Self {
+        self.keys
+            .extend(keys.into_iter().map(|k| k.as_bytes().to_vec()));
+        self
+    }
+
+    fn mac(key: &[u8]) -> Option<Hmac<Sha512>> {
+        Hmac::<Sha512>::new_from_slice(key).ok()
     }
 
     /// The cookie value for a user.
     pub fn value(&self, uniquifier: &str) -> String {
-        let Some(mut mac) = self.mac() else {
+        let Some(mut mac) = self.keys.first().and_then(|k| Self::mac(k)) else {
             return String::new();
         };
         mac.update(uniquifier.as_bytes());
@@ -62,9 +73,13 @@ impl RememberCookie {
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
             })
             .collect::<Option<_>>()?;
-        let mut mac = self.mac()?;
-        mac.update(uid.as_bytes());
-        mac.verify_slice(&digest).ok().map(|()| uid.to_owned())
+        let genuine = self.keys.iter().any(|key| {
+            Self::mac(key).is_some_and(|mut mac| {
+                mac.update(uid.as_bytes());
+                mac.verify_slice(&digest).is_ok()
+            })
+        });
+        genuine.then(|| uid.to_owned())
     }
 
     /// `Set-Cookie` that stores the cookie for 365 days.
@@ -117,6 +132,22 @@ mod tests {
         for junk in ["", "|", "abc", "abc|zz", "|00"] {
             assert!(r.verify(junk).is_none(), "{junk}");
         }
+    }
+
+    #[test]
+    fn fallback_keys_verify_but_never_sign() {
+        let old = RememberCookie::new("old-secret", false);
+        let rotated = RememberCookie::new("new-secret", false).with_fallbacks(["old-secret"]);
+        assert_eq!(rotated.verify(&old.value("u1")).as_deref(), Some("u1"));
+        assert_eq!(
+            rotated.value("u1"),
+            RememberCookie::new("new-secret", false).value("u1")
+        );
+        let dropped = RememberCookie::new("new-secret", false);
+        assert!(
+            dropped.verify(&old.value("u1")).is_none(),
+            "fallback removed"
+        );
     }
 
     /// Flask-Login's `_cookie_digest`: `hmac.new(SECRET_KEY, uid, sha512).hexdigest()`.

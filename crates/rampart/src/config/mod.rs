@@ -25,6 +25,7 @@ mod headers;
 mod keys;
 mod lifecycle;
 mod password;
+mod pools;
 mod source;
 mod throttle;
 
@@ -32,6 +33,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
+pub use pools::PoolConfig;
 use source::Source;
 
 /// A configuration problem found at start-up.
@@ -200,6 +202,9 @@ pub struct SecurityConfig {
     pub token_max_age_secs: i64,
     /// The throttle's limits (Rampart-only `SECURITY_THROTTLE_*` keys).
     pub throttle: crate::throttle::ThrottleConfig,
+    /// Database and Redis connection pools (Rampart-only `SECURITY_DATABASE_POOL_*`,
+    /// `SECURITY_REDIS_*` keys).
+    pub pools: PoolConfig,
     /// Account lifecycle, mail and message settings (registration, confirmation, reset,
     /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
     pub lifecycle: LifecycleConfig,
@@ -259,6 +264,7 @@ impl Default for SecurityConfig {
             csrf_cross_site_check: false,
             csrf_trusted_origins: Vec::new(),
             throttle: crate::throttle::ThrottleConfig::default(),
+            pools: PoolConfig::default(),
             lifecycle: LifecycleConfig::default(),
         }
     }
@@ -405,6 +411,7 @@ impl SecurityConfig {
             csrf_cross_site_check: s.bool("SECURITY_CSRF_CROSS_SITE_CHECK", false)?,
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
             throttle: throttle::read(&mut s)?,
+            pools: pools::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
         };
         adjust(&mut config);

@@ -32,7 +32,8 @@ pub enum LinkStatus<T> {
 #[derive(Clone)]
 pub struct LinkTokens {
     serializer: UrlSafeTimedSerializer,
-    bind_key: Vec<u8>,
+    /// `SECRET_KEY` first (binds), then `SECRET_KEY_FALLBACKS` (still accepted).
+    bind_keys: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for LinkTokens {
@@ -52,31 +53,53 @@ pub struct Bound {
     pub new_email: Option<String>,
 }
 
+/// HMAC-SHA256 of `value` for `salt` under `key`, URL-safe base64.
+fn bind_with(key: &[u8], salt: &str, value: &str) -> String {
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(b"rampart-link-binding\0");
+    mac.update(salt.as_bytes());
+    mac.update(b"\0");
+    mac.update(value.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
 impl LinkTokens {
     /// Tokens signed with `keys`; `secret` keys the bindings.
     pub fn new(keys: SecretKeys, secret: &str) -> Self {
         Self {
             serializer: UrlSafeTimedSerializer::new(keys),
-            bind_key: secret.as_bytes().to_vec(),
+            bind_keys: vec![secret.as_bytes().to_vec()],
         }
+    }
+
+    /// Also accepts bindings keyed with these older secrets (`SECRET_KEY_FALLBACKS`; the
+    /// signatures are checked with the fallbacks of `keys`), so links emailed before a key
+    /// rotation still work. New links are always bound with the current key.
+    #[must_use]
+    pub fn with_fallbacks<'k>(mut self, secrets: impl IntoIterator<Item = &'k str>) -> Self {
+        self.bind_keys
+            .extend(secrets.into_iter().map(|k| k.as_bytes().to_vec()));
+        self
     }
 
     /// The keyed binding of `value` for `salt`.
     pub fn bind(&self, salt: &str, value: &str) -> String {
-        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.bind_key) else {
-            return String::new();
-        };
-        mac.update(b"rampart-link-binding\0");
-        mac.update(salt.as_bytes());
-        mac.update(b"\0");
-        mac.update(value.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        self.bind_keys
+            .first()
+            .map(|key| bind_with(key, salt, value))
+            .unwrap_or_default()
     }
 
-    /// Whether `binding` is the binding of `value` (constant time).
+    /// Whether `binding` is the binding of `value` under the current key or a fallback
+    /// (constant time per key).
     pub fn bound_to(&self, salt: &str, binding: Option<&str>, value: Option<&str>) -> bool {
         match (binding, value) {
-            (Some(b), Some(v)) => bool::from(b.as_bytes().ct_eq(self.bind(salt, v).as_bytes())),
+            (Some(b), Some(v)) => self
+                .bind_keys
+                .iter()
+                .any(|key| bool::from(b.as_bytes().ct_eq(bind_with(key, salt, v).as_bytes()))),
             (None, None) => true,
             _ => false,
         }
@@ -162,6 +185,40 @@ mod tests {
             password: Some("$argon2id$x".into()),
             ..User::detached(1, "A@example.com", "u1", t)
         }
+    }
+
+    #[test]
+    fn links_issued_before_a_rotation_still_work() {
+        let day = Duration::from_secs(86_400);
+        let (Ok(old_keys), Ok(new_keys)) = (SecretKeys::new("old"), SecretKeys::new("new")) else {
+            panic!("keys")
+        };
+        let u = user();
+        let old = LinkTokens::new(old_keys, "old");
+        let issued = old.reset(&u, "reset-salt").unwrap_or_default();
+        let Ok(rotated_keys) = new_keys.clone().with_fallbacks(["old"]) else {
+            panic!("fallbacks")
+        };
+        let rotated = LinkTokens::new(rotated_keys, "new").with_fallbacks(["old"]);
+        let LinkStatus::Valid(b) = rotated.check(&issued, "reset-salt", day) else {
+            panic!("an old link is still genuine")
+        };
+        assert!(rotated.bound_to("reset-salt", b.binding.as_deref(), u.password.as_deref()));
+        // New links are bound with the new key only.
+        let fresh = rotated.reset(&u, "reset-salt").unwrap_or_default();
+        let LinkStatus::Valid(b) = rotated.check(&fresh, "reset-salt", day) else {
+            panic!("valid")
+        };
+        assert_eq!(
+            b.binding,
+            u.password.as_deref().map(|p| rotated.bind("reset-salt", p))
+        );
+        // Without the fallback the old link is refused.
+        let without = LinkTokens::new(new_keys, "new");
+        assert_eq!(
+            without.check(&issued, "reset-salt", day),
+            LinkStatus::Invalid
+        );
     }
 
     #[test]

@@ -193,7 +193,8 @@ impl SecurityBuilder {
         let tokens = AuthTokens::new(keys.clone())
             .with_max_age(Some(std::time::Duration::from_secs(max_age)))
             .with_verified_cache(ttl);
-        let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure);
+        let remember = RememberCookie::new(secret.expose(), c.session_cookie_secure)
+            .with_fallbacks(c.secret_key_fallbacks.iter().map(|s| s.expose()));
         let store: Arc<dyn UserDatastore> = if ttl.is_zero() {
             self.store
         } else {
@@ -307,7 +308,8 @@ fn lifecycle_services(
         templates,
         events: crate::events::Events::default(),
         messages,
-        links: crate::lifecycle::links::LinkTokens::new(keys, secret),
+        links: crate::lifecycle::links::LinkTokens::new(keys, secret)
+            .with_fallbacks(c.secret_key_fallbacks.iter().map(|s| s.expose())),
         base_url: l.external_base(),
     })
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rampart_core::DatastoreError;
 use rampart_core::throttle::{ThrottleRecord, ThrottleStore, ThrottleUpdate};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::redis_pool::{RedisOptions, RedisPool, map_err};
 
 /// How often a conflicting update is retried before giving up with
 /// [`DatastoreError::Unavailable`].
@@ -50,7 +51,7 @@ return {0, cur or ''}
 /// ```
 #[derive(Clone)]
 pub struct RedisThrottleStore {
-    conn: ConnectionManager,
+    pool: RedisPool,
     prefix: String,
     script: redis::Script,
     stripes: Arc<[tokio::sync::Mutex<()>]>,
@@ -65,30 +66,29 @@ impl std::fmt::Debug for RedisThrottleStore {
 }
 
 impl RedisThrottleStore {
-    /// Connects to `url` (`redis://[user:password@]host:port/db`, or `rediss://`), with keys
-    /// under the prefix `rampart:throttle:`. The connection is re-established by itself
-    /// after a failure; each command times out after 2 s.
+    /// Connects to `url` (`redis://[user:password@]host:port/db`, or `rediss://`) with the
+    /// default [`RedisOptions`], with keys under the prefix `rampart:throttle:`. The
+    /// connection is re-established by itself after a failure; each command times out after
+    /// 2 s.
     ///
     /// # Errors
     /// [`DatastoreError::Unavailable`] when the URL is invalid or the server cannot be reached
     /// (the message never contains the URL's password).
     pub async fn connect(url: &str) -> Result<Self, DatastoreError> {
-        let client = redis::Client::open(url).map_err(|e| {
-            DatastoreError::Unavailable(format!("invalid Redis URL ({:?})", e.kind()))
-        })?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(map_err)?;
-        Ok(Self {
-            conn,
+        Ok(Self::from_pool(
+            RedisPool::connect(url, &RedisOptions::default()).await?,
+        ))
+    }
+
+    /// Counters on the connections of `pool` (shared with the session store, for example),
+    /// under the prefix `rampart:throttle:`.
+    pub fn from_pool(pool: RedisPool) -> Self {
+        Self {
+            pool,
             prefix: "rampart:throttle:".to_owned(),
             script: redis::Script::new(COMPARE_AND_SET),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
-        })
+        }
     }
 
     /// Puts the keys under another prefix (several applications on one Redis database,
@@ -111,20 +111,12 @@ impl RedisThrottleStore {
     }
 
     async fn read(&self, key: &str) -> Result<Option<String>, DatastoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.pool.get();
         redis::cmd("GET")
             .arg(key)
             .query_async(&mut conn)
             .await
             .map_err(map_err)
-    }
-}
-
-fn map_err(e: redis::RedisError) -> DatastoreError {
-    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-        DatastoreError::Unavailable(format!("Redis: {e}"))
-    } else {
-        DatastoreError::Backend(format!("Redis: {e}"))
     }
 }
 
@@ -179,7 +171,7 @@ impl ThrottleStore for RedisThrottleStore {
                 .saturating_sub(now_ms)
                 .max(0)
                 .saturating_add(REDIS_SLACK_MS);
-            let mut conn = self.conn.clone();
+            let mut conn = self.pool.get();
             let (done, seen): (i64, String) = self
                 .script
                 .key(&key)
@@ -209,7 +201,7 @@ impl ThrottleStore for RedisThrottleStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), DatastoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.pool.get();
         redis::cmd("DEL")
             .arg(self.key(key))
             .query_async::<i64>(&mut conn)
