@@ -4,6 +4,7 @@
 
 mod admin;
 mod api;
+mod check;
 mod cli;
 mod context;
 mod documents;
@@ -50,6 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = cli.config.as_deref();
     match cli.command {
         Command::Serve => serve::run(file).await,
+        Command::Check { strict } => check::run(file, strict),
         Command::Users(cmd) => {
             let ctx = context::connect(context::load_config(file)?, &env::database_url()).await?;
             admin::users(&ctx, cmd).await
@@ -61,8 +63,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// 3 unknown user or role, 4 already exists, 5 invalid input, 1 anything else.
+/// 3 unknown user or role, 4 already exists, 5 invalid input, 6 unsafe configuration
+/// (`check`), 1 anything else.
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<check::Findings>().is_some() {
+        return check::FINDINGS_EXIT_CODE;
+    }
     match e.downcast_ref::<AccountError>() {
         Some(AccountError::UnknownUser(_) | AccountError::UnknownRole(_)) => 3,
         Some(AccountError::AlreadyExists(_)) => 4,

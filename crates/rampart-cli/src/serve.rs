@@ -13,8 +13,22 @@ use crate::context;
 use crate::env::{DemoEnv, redact_url};
 use crate::{api, seed};
 
-/// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration.
-pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
+/// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration, and a
+/// random `SECRET_KEY` (with a warning) when none is set.
+pub fn demo_config(c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
+    let mut c = demo_features(c, env);
+    if c.secret_key.is_none() {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"
+        );
+        c.secret_key = Some(rampart::config::Secret::new(random_key()));
+    }
+    c
+}
+
+/// The demo's feature set (demo-contract.md) on top of the loaded configuration: what
+/// `rampart serve` runs with, and what `rampart check` inspects.
+pub fn demo_features(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.registerable = true;
     c.confirmable = true;
     c.recoverable = true;
@@ -35,12 +49,6 @@ pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.csrf_ignore_unauth_endpoints = true;
     // Defence in depth: state-changing requests a browser marks cross-site are refused.
     c.csrf_cross_site_check = true;
-    if c.secret_key.is_none() {
-        tracing::warn!(
-            "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"
-        );
-        c.secret_key = Some(rampart::config::Secret::new(random_key()));
-    }
     c
 }
 

@@ -135,6 +135,31 @@ pub fn rampart(db: &Db, args: &[&str], stdin: Option<&str>) -> Run {
     }
 }
 
+/// Runs `rampart ARGS…` with only the given settings in the environment (no database URL; the
+/// demo's own variables such as `PROFILE` and `SMTP_URL` removed too).
+pub fn rampart_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = base_command(None);
+    for k in [
+        "PROFILE",
+        "SMTP_URL",
+        "MAIL_OUTBOX",
+        "DEMO_TEST_HOOKS",
+        "REDIS_URL",
+        "RAMPART_CONFIG",
+        "SESSION_COOKIE_SECURE",
+        "WTF_CSRF_ENABLED",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.args(args).envs(env.iter().copied());
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    Run {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `rampart serve` with the given environment and waits (bounded) for it to exit.
 pub async fn serve_once(env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::from(base_command(None));

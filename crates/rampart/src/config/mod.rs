@@ -20,6 +20,7 @@
 //! assert!(loaded.config.trackable);
 //! ```
 
+pub mod audit;
 mod csrf;
 mod headers;
 mod keys;
