@@ -23,8 +23,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "== installing Redis"
   apt_install redis-server
 fi
-if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn" >/dev/null 2>&1; then
-  echo "== installing Flask-Security-Too (reference implementation) from pip"
+if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn, schemathesis" >/dev/null 2>&1; then
+  echo "== installing Flask-Security-Too (reference implementation) and schemathesis from pip"
   python3 -m pip install -q -r tools/requirements.txt
 fi
 

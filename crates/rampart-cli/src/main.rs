@@ -9,6 +9,7 @@ mod cli;
 mod context;
 mod documents;
 mod env;
+mod openapi;
 mod seed;
 mod serve;
 

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::context;
 use crate::env::{DemoEnv, redact_url};
-use crate::{api, seed};
+use crate::{api, openapi, seed};
 
 /// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration, and a
 /// random `SECRET_KEY` (with a warning) when none is set.
@@ -106,7 +106,8 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let demo = api::Demo {
         store: ctx.store.clone(),
     };
-    let app = security.install(api::routes(demo, env.test_hooks));
+    let routes = openapi::with_document(security.operations(), api::routes(demo, env.test_hooks));
+    let app = security.install(routes.into_parts().0);
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
