@@ -38,6 +38,17 @@ pub fn routes(demo: Demo, test_hooks: bool) -> ApiRouter {
         .route(ops::update_doc(), update_doc)
         .route(ops::fresh(), fresh)
         .route(ops::mutate(), mutate);
+    #[cfg(feature = "scan-control")]
+    {
+        tracing::warn!(
+            "scan build: the deliberately injectable {} is mounted",
+            crate::scan_control::PATH
+        );
+        r = r.route(
+            crate::scan_control::operation(),
+            crate::scan_control::handler,
+        );
+    }
     if test_hooks {
         r = r
             .route(ops::stale(), stale)

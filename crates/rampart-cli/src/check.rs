@@ -59,6 +59,12 @@ pub fn run(file: Option<&Path>, strict: bool) -> anyhow::Result<()> {
 /// The demo server's own settings: database, mail, test hooks and log level.
 fn environment(env: &DemoEnv) -> Vec<Finding> {
     let mut out = Vec::new();
+    if cfg!(feature = "scan-control") {
+        out.push(Finding::unsafe_(
+            "scan-control",
+            "this binary is a scan build: the deliberately injectable /api/scan-control is mounted",
+        ));
+    }
     if env.test_hooks {
         out.push(Finding::unsafe_(
             "DEMO_TEST_HOOKS",

@@ -10,6 +10,8 @@ mod context;
 mod documents;
 mod env;
 mod openapi;
+#[cfg(feature = "scan-control")]
+mod scan_control;
 mod seed;
 mod serve;
 

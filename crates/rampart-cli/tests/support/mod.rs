@@ -182,7 +182,10 @@ pub async fn serve_once(env: &[(&str, &str)]) -> Run {
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The log up to the start-up line.
     pub log: String,
+    /// Every log line so far (start-up included).
+    later: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -215,8 +218,27 @@ impl Server {
         })
         .await
         .expect("server start-up timed out");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, port, log }
+        let later = std::sync::Arc::new(std::sync::Mutex::new(log.clone()));
+        let sink = std::sync::Arc::clone(&later);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        Self {
+            child,
+            port,
+            log,
+            later,
+        }
+    }
+
+    /// Everything the server has logged so far.
+    pub fn full_log(&self) -> String {
+        self.later.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// GET a path; returns status and JSON body.
