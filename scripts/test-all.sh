@@ -27,8 +27,8 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "== installing nginx (load balancer of the multi-instance test)"
   apt_install nginx
 fi
-if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn" >/dev/null 2>&1; then
-  echo "== installing Flask-Security-Too (reference implementation) from pip"
+if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn, schemathesis, gunicorn" >/dev/null 2>&1; then
+  echo "== installing Flask-Security-Too (reference implementation) and schemathesis from pip"
   python3 -m pip install -q -r tools/requirements.txt
 fi
 

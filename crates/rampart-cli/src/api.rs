@@ -1,12 +1,11 @@
 //! The demo application's own endpoints (demo-contract.md), protected with Rampart's
 //! extractors the way a real application would use them.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use rampart::extract::SessionOnly;
 use rampart::session::{AuthSession, now_f64};
 use rampart::{AuthRequired, FreshRequired, HttpAuthRequired, PermissionsRequired, RolesRequired};
@@ -14,6 +13,8 @@ use rampart_sqlx::SqlDatastore;
 use serde_json::{Value, json};
 
 use crate::documents;
+use crate::openapi as ops;
+use rampart::openapi::{ApiRouter, Verb};
 
 rampart::names!(pub Admin = ["admin"]);
 rampart::names!(pub AdminWrite = ["admin-write"]);
@@ -27,24 +28,36 @@ pub struct Demo {
     pub redis: Option<rampart::redis_pool::RedisPool>,
 }
 
-/// The demo's routes; `test_hooks` adds `POST /api/test/stale`, `/api/test/panic` and
-/// `GET /api/test/slow`.
-pub fn routes(demo: Demo, test_hooks: bool) -> Router {
-    let mut r = Router::new()
-        .route("/healthz", get(crate::health::healthz))
-        .route("/api/public", get(public))
-        .route("/api/me", get(me))
-        .route("/api/admin", get(admin))
-        .route("/api/perm", get(perm))
-        .route("/api/basic", get(basic))
-        .route("/api/docs/{id}", patch(update_doc))
-        .route("/api/fresh", post(fresh))
-        .route("/api/mutate", post(mutate));
+/// The demo's routes, each with its OpenAPI description; `test_hooks` adds
+/// `POST /api/test/stale`, `/api/test/panic` and `GET /api/test/slow`.
+pub fn routes(demo: Demo, test_hooks: bool) -> ApiRouter {
+    let mut r = ApiRouter::new()
+        .route(ops::healthz(), crate::health::healthz)
+        .route(ops::public(), public)
+        .route(ops::me(), me)
+        .route(ops::admin(), admin)
+        .route(ops::perm(), perm)
+        .route(ops::basic(), basic)
+        .route(ops::update_doc(), update_doc)
+        .route(ops::fresh(), fresh)
+        .route(ops::mutate(), mutate);
+    #[cfg(feature = "scan-control")]
+    {
+        tracing::warn!(
+            "scan build: the deliberately injectable {} is mounted",
+            crate::scan_control::PATH
+        );
+        r = r.route(
+            crate::scan_control::operation(),
+            crate::scan_control::handler,
+        );
+    }
     if test_hooks {
         r = r
-            .route("/api/test/stale", post(stale))
-            .route("/api/test/panic", get(panic_hook).post(panic_hook))
-            .route("/api/test/slow", get(slow_hook));
+            .route(ops::stale(), stale)
+            .route(ops::panic(Verb::Get), panic_hook)
+            .route(ops::panic(Verb::Post), panic_hook)
+            .route(ops::slow(), slow_hook);
     }
     r.with_state(demo)
 }

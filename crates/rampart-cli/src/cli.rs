@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 /// `SECURITY_*` names, from the environment and the optional --config TOML file.
 ///
 /// Exit codes: 0 success, 1 failure (database, configuration, I/O), 2 usage error,
-/// 3 unknown user or role, 4 already exists, 5 invalid input (weak password, bad email).
+/// 3 unknown user or role, 4 already exists, 5 invalid input (weak password, bad email),
+/// 6 `check` found something unsafe for production.
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version)]
 pub struct Cli {
@@ -28,6 +29,13 @@ pub struct Cli {
 pub enum Command {
     /// Start the demo server (see PORT, HOST, DATABASE_URL, SECRET_KEY, PROFILE …).
     Serve,
+    /// Report what in the configuration (environment and --config) is unsafe for production;
+    /// exit code 6 when something is.
+    Check {
+        /// Fail (exit 6) on warnings too, not only on unsafe findings.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),

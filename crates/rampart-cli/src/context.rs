@@ -24,7 +24,19 @@ pub struct Context {
 /// # Errors
 /// A configuration error naming its key.
 pub fn load_config(file: Option<&Path>) -> anyhow::Result<SecurityConfig> {
-    let loaded = SecurityConfig::load_with(file, |c| {
+    let loaded = load(file)?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(loaded.config)
+}
+
+/// Loads the configuration and keeps its warnings (unknown or unsupported keys).
+///
+/// # Errors
+/// A configuration error naming its key.
+pub fn load(file: Option<&Path>) -> anyhow::Result<rampart::config::LoadedConfig> {
+    SecurityConfig::load_with(file, |c| {
         if c.password.effective_salt().is_none() {
             // Flask-Security refuses to hash without a salt for its HMAC pre-hash; the binary
             // hashes without the pre-hash instead (argon2id salts every hash itself). A database
@@ -33,11 +45,7 @@ pub fn load_config(file: Option<&Path>) -> anyhow::Result<SecurityConfig> {
             c.password.single_hash = rampart::password::SingleHash::All;
         }
     })
-    .context("invalid configuration")?;
-    for w in &loaded.warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(loaded.config)
+    .context("invalid configuration")
 }
 
 /// Connects to the database (running migrations) and builds the services.

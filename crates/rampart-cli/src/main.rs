@@ -4,11 +4,15 @@
 
 mod admin;
 mod api;
+mod check;
 mod cli;
 mod context;
 mod documents;
 mod env;
 mod health;
+mod openapi;
+#[cfg(feature = "scan-control")]
+mod scan_control;
 mod seed;
 mod serve;
 
@@ -51,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = cli.config.as_deref();
     match cli.command {
         Command::Serve => serve::run(file).await,
+        Command::Check { strict } => check::run(file, strict),
         Command::Users(cmd) => {
             let ctx = context::connect(context::load_config(file)?, &env::database_url()).await?;
             admin::users(&ctx, cmd).await
@@ -62,8 +67,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// 3 unknown user or role, 4 already exists, 5 invalid input, 1 anything else.
+/// 3 unknown user or role, 4 already exists, 5 invalid input, 6 unsafe configuration
+/// (`check`), 1 anything else.
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<check::Findings>().is_some() {
+        return check::FINDINGS_EXIT_CODE;
+    }
     match e.downcast_ref::<AccountError>() {
         Some(AccountError::UnknownUser(_) | AccountError::UnknownRole(_)) => 3,
         Some(AccountError::AlreadyExists(_)) => 4,

@@ -11,10 +11,24 @@ use tokio::net::TcpListener;
 
 use crate::context;
 use crate::env::{DemoEnv, redact_url};
-use crate::{api, seed};
+use crate::{api, openapi, seed};
 
-/// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration.
-pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
+/// Applies the demo's feature set (demo-contract.md) on top of the loaded configuration, and a
+/// random `SECRET_KEY` (with a warning) when none is set.
+pub fn demo_config(c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
+    let mut c = demo_features(c, env);
+    if c.secret_key.is_none() {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"
+        );
+        c.secret_key = Some(rampart::config::Secret::new(random_key()));
+    }
+    c
+}
+
+/// The demo's feature set (demo-contract.md) on top of the loaded configuration: what
+/// `rampart serve` runs with, and what `rampart check` inspects.
+pub fn demo_features(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.registerable = true;
     c.confirmable = true;
     c.recoverable = true;
@@ -35,12 +49,6 @@ pub fn demo_config(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.csrf_ignore_unauth_endpoints = true;
     // Defence in depth: state-changing requests a browser marks cross-site are refused.
     c.csrf_cross_site_check = true;
-    if c.secret_key.is_none() {
-        tracing::warn!(
-            "SECRET_KEY is not set: using a random key, so sessions and tokens end with this process"
-        );
-        c.secret_key = Some(rampart::config::Secret::new(random_key()));
-    }
     c
 }
 
@@ -117,8 +125,9 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         store: ctx.store.clone(),
         redis,
     };
+    let routes = openapi::with_document(security.operations(), api::routes(demo, env.test_hooks));
     let app = instance_header(
-        security.install(api::routes(demo, env.test_hooks)),
+        security.install(routes.into_parts().0),
         env.instance.as_deref(),
     )?;
     let served = axum::serve(

@@ -96,6 +96,7 @@ pub mod headers;
 pub mod lifecycle;
 pub mod mail;
 pub mod messages;
+pub mod openapi;
 pub mod redirect;
 pub mod redis_pool;
 pub mod security;

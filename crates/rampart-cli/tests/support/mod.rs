@@ -143,6 +143,31 @@ pub fn rampart(db: &Db, args: &[&str], stdin: Option<&str>) -> Run {
     }
 }
 
+/// Runs `rampart ARGS…` with only the given settings in the environment (no database URL; the
+/// demo's own variables such as `PROFILE` and `SMTP_URL` removed too).
+pub fn rampart_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = base_command(None);
+    for k in [
+        "PROFILE",
+        "SMTP_URL",
+        "MAIL_OUTBOX",
+        "DEMO_TEST_HOOKS",
+        "REDIS_URL",
+        "RAMPART_CONFIG",
+        "SESSION_COOKIE_SECURE",
+        "WTF_CSRF_ENABLED",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.args(args).envs(env.iter().copied());
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    Run {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `rampart serve` with the given environment and waits (bounded) for it to exit.
 pub async fn serve_once(env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::from(base_command(None));
@@ -165,7 +190,10 @@ pub async fn serve_once(env: &[(&str, &str)]) -> Run {
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// The log up to the start-up line.
     pub log: String,
+    /// Every log line so far (start-up included).
+    later: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -198,8 +226,27 @@ impl Server {
         })
         .await
         .expect("server start-up timed out");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, port, log }
+        let later = std::sync::Arc::new(std::sync::Mutex::new(log.clone()));
+        let sink = std::sync::Arc::clone(&later);
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        Self {
+            child,
+            port,
+            log,
+            later,
+        }
+    }
+
+    /// Everything the server has logged so far.
+    pub fn full_log(&self) -> String {
+        self.later.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// GET a path; returns status and JSON body.

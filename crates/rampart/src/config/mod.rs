@@ -20,6 +20,7 @@
 //! assert!(loaded.config.trackable);
 //! ```
 
+pub mod audit;
 mod csrf;
 mod headers;
 mod keys;
@@ -35,6 +36,9 @@ use std::path::Path;
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
 pub use pools::PoolConfig;
 use source::Source;
+
+/// Default of `SECURITY_MAX_BODY_SIZE`: 64 KiB.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024;
 
 /// A configuration problem found at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +165,11 @@ pub struct SecurityConfig {
     /// apply at once; those made by other processes (another instance, the admin CLI) after at
     /// most this time.
     pub auth_cache_ttl_secs: i64,
+    /// `SECURITY_MAX_BODY_SIZE` (Rampart-only) in bytes (default 64 KiB, 1 KiB to 64 MiB): a
+    /// request whose body is larger is answered 413 by the security layer, before a handler
+    /// reads it (a declared `Content-Length` at once, a chunked body when it passes the limit).
+    /// Rampart's own endpoints read at most 64 KiB whatever this says.
+    pub max_body_size: usize,
     /// `WTF_CSRF_ENABLED` (default true): false turns every CSRF check off.
     pub csrf_enabled: bool,
     /// `WTF_CSRF_TIME_LIMIT` in seconds (default 3600; 0 = tokens never expire, as the
@@ -248,6 +257,7 @@ impl Default for SecurityConfig {
             backwards_compat_auth_token: false,
             trusted_proxies: 0,
             auth_cache_ttl_secs: 0,
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
             csrf_enabled: true,
             csrf_time_limit_secs: 3600,
             csrf_protect_mechanisms: vec![
@@ -396,6 +406,12 @@ impl SecurityConfig {
             )?,
             trusted_proxies: usize_of(s.int("SECURITY_TRUSTED_PROXIES", 0, 0, 16)?),
             auth_cache_ttl_secs: s.int("SECURITY_AUTH_CACHE_TTL", 0, 0, 3600)?,
+            max_body_size: usize_of(s.int(
+                "SECURITY_MAX_BODY_SIZE",
+                i64::try_from(DEFAULT_MAX_BODY_SIZE).unwrap_or(65_536),
+                1024,
+                64 * 1024 * 1024,
+            )?),
             csrf_enabled: s.bool("WTF_CSRF_ENABLED", d.csrf_enabled)?,
             csrf_time_limit_secs: s.duration_secs("WTF_CSRF_TIME_LIMIT", d.csrf_time_limit_secs)?,
             csrf_protect_mechanisms: mechanisms(&mut s, d.csrf_protect_mechanisms)?,

@@ -126,6 +126,13 @@ impl Security {
         &self.inner.lifecycle.messages
     }
 
+    /// The OpenAPI descriptions of the endpoints [`Security::install`] mounts with this
+    /// configuration (see [`crate::openapi`]).
+    #[must_use]
+    pub fn operations(&self) -> Vec<crate::openapi::Operation> {
+        crate::views::routes(self).into_parts().1
+    }
+
     /// Adds Rampart's endpoints (`/login`, `/logout`, `/verify`) to `app` and wraps everything
     /// in the security layers: the security headers outermost (so every response, errors and
     /// handler panics included, carries them), the session manager, the CSRF cookie layer when
@@ -135,7 +142,8 @@ impl Security {
     /// `into_make_service_with_connect_info::<SocketAddr>()` so login tracking sees the peer
     /// address.
     pub fn install<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
-        let endpoints = crate::views::routes(self).layer(SetResponseHeaderLayer::overriding(
+        let (endpoints, _) = crate::views::routes(self).into_parts();
+        let endpoints = endpoints.layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));

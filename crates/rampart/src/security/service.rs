@@ -110,10 +110,18 @@ where
 }
 
 /// The session, CSRF-cookie and authentication steps around the handler.
-async fn call<S>(shared: &Shared, inner: &mut S, mut req: Request) -> Response
+async fn call<S>(shared: &Shared, inner: &mut S, req: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
+    let limit = shared.sec.config().max_body_size;
+    if declares_more_than(limit, &req) {
+        use axum::response::IntoResponse as _;
+        return crate::envelope::Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            .with_error("Request body too large")
+            .into_response();
+    }
+    let mut req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
     let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
     let mut response = match crate::authn::prepare(&shared.sec, req).await {
@@ -130,6 +138,18 @@ where
     }
     session::finish(&session, had_cookie, &shared.cookie, &mut response).await;
     response
+}
+
+/// `SECURITY_MAX_BODY_SIZE`: a declared `Content-Length` above the limit is answered 413 at
+/// once; any other body is cut off at the limit (the `Limited` wrapper in [`call`]), so whoever
+/// reads it past the limit gets an error (413 from Rampart's readers and from axum's
+/// extractors) instead of the bytes.
+fn declares_more_than(limit: usize, req: &Request) -> bool {
+    req.headers()
+        .get_all(axum::http::header::CONTENT_LENGTH)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .any(|n| n > limit as u64)
 }
 
 /// The response, or the 500 envelope when something inside panics.
