@@ -32,7 +32,8 @@ macro_rules! datastore_conformance {
                 duplicate_username_rejected, unknown_role_stores_nothing, create_with_roles,
                 update_persists_every_column, update_errors, delete_cascades, roles_crud,
                 role_links_idempotent, webauthn_crud, webauthn_duplicate_credential,
-                list_users_ordered, token_uniquifier, ping, concurrent_create_same_email
+                list_users_ordered, token_uniquifier, ping, concurrent_create_same_email,
+                update_if_unchanged, concurrent_update_if_unchanged
             );
         }
     };
@@ -670,6 +671,86 @@ pub fn concurrency_rounds() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20)
+}
+
+/// `update_user_if_unchanged` writes while the row still has the uniquifier, password and
+/// confirmation state it was read with, and writes nothing (`None`) once any of them changed.
+pub async fn update_if_unchanged(store: Store) {
+    let seen = ok!(store.create_user(NewUser {
+        password_hash: Some("$argon2id$old".into()),
+        ..user("cas@example.com")
+    }));
+    let mut changed = seen.clone();
+    changed.password = Some("$argon2id$new".into());
+    changed.fs_uniquifier = "rotated-uniquifier".into();
+    let written = ok!(store.update_user_if_unchanged(&changed, &seen));
+    assert_eq!(
+        written.as_ref().map(|u| u.password.as_deref()),
+        Some(Some("$argon2id$new"))
+    );
+    // The same read row again: the password and uniquifier moved on.
+    let mut again = seen.clone();
+    again.password = Some("$argon2id$other".into());
+    assert!(ok!(store.update_user_if_unchanged(&again, &seen)).is_none());
+    let now = ok!(store.find_user_by_id(seen.id)).expect("user");
+    assert_eq!(now.password.as_deref(), Some("$argon2id$new"));
+    // The confirmation state is part of the guard (a confirmation link works once).
+    let mut confirmed = now.clone();
+    confirmed.confirmed_at = Some(rampart_core::model::naive_utcnow());
+    assert!(ok!(store.update_user_if_unchanged(&confirmed, &now)).is_some());
+    assert!(ok!(store.update_user_if_unchanged(&confirmed, &now)).is_none());
+    // A user without password (NULL) is guarded too.
+    let bare = ok!(store.create_user(user("cas-null@example.com")));
+    let mut set = bare.clone();
+    set.password = Some("$argon2id$first".into());
+    assert!(ok!(store.update_user_if_unchanged(&set, &bare)).is_some());
+    assert!(ok!(store.update_user_if_unchanged(&set, &bare)).is_none());
+    assert!(matches!(
+        store
+            .update_user_if_unchanged(
+                &User {
+                    id: 9_999,
+                    ..set.clone()
+                },
+                &bare
+            )
+            .await,
+        Err(DatastoreError::NotFound(_))
+    ));
+}
+
+/// 32 tasks consume the same read row at once: exactly one write lands.
+pub async fn concurrent_update_if_unchanged(store: Store) {
+    const TASKS: usize = 32;
+    for round in 0..concurrency_rounds() {
+        let seen = ok!(store.create_user(NewUser {
+            password_hash: Some("$argon2id$start".into()),
+            ..user(&format!("cas-race{round}@example.com"))
+        }));
+        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+        let handles: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let (store, barrier, seen) =
+                    (Arc::clone(&store), Arc::clone(&barrier), seen.clone());
+                tokio::spawn(async move {
+                    let mut next = seen.clone();
+                    next.password = Some(format!("$argon2id$task{task}"));
+                    next.fs_uniquifier = format!("uniq-{round}-{task}");
+                    barrier.wait().await;
+                    store.update_user_if_unchanged(&next, &seen).await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for handle in handles {
+            match handle.await {
+                Ok(Ok(Some(_))) => wins += 1,
+                Ok(Ok(None)) => {}
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one write");
+    }
 }
 
 /// 64 tasks create the same email (in mixed case) at once, for several rounds: each round

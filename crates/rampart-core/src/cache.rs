@@ -122,6 +122,14 @@ impl UserDatastore for CachedDatastore {
         let r = self.inner.update_user(user).await;
         self.after_write(r)
     }
+    async fn update_user_if_unchanged(
+        &self,
+        user: &User,
+        seen: &User,
+    ) -> DatastoreResult<Option<User>> {
+        let r = self.inner.update_user_if_unchanged(user, seen).await;
+        self.after_write(r)
+    }
     async fn delete_user(&self, id: i64) -> DatastoreResult<()> {
         let r = self.inner.delete_user(id).await;
         self.after_write(r)

@@ -59,6 +59,21 @@ pub trait UserDatastore: Send + Sync + 'static {
     /// changed unique value is taken.
     async fn update_user(&self, user: &User) -> DatastoreResult<User>;
 
+    /// [`update_user`](Self::update_user) as a compare-and-set: writes only while the stored
+    /// row still has the `fs_uniquifier`, `password` and confirmation state of `seen` (the row
+    /// as read before deciding to write), in one atomic statement. Single-use links (reset,
+    /// confirmation) consume themselves with it, so of concurrent uses exactly one wins.
+    ///
+    /// Returns `None`, writing nothing, when the row changed in between.
+    ///
+    /// # Errors
+    /// As [`update_user`](Self::update_user).
+    async fn update_user_if_unchanged(
+        &self,
+        user: &User,
+        seen: &User,
+    ) -> DatastoreResult<Option<User>>;
+
     /// Deletes a user with their role links and WebAuthn credentials.
     ///
     /// # Errors

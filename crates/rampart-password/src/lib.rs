@@ -30,6 +30,8 @@ pub mod breached;
 pub mod config;
 mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod messages;
 pub mod normalize;
 pub mod policy;

@@ -136,6 +136,14 @@ impl UserDatastore for SqlDatastore {
         self.write_user(user).await
     }
 
+    async fn update_user_if_unchanged(
+        &self,
+        user: &User,
+        seen: &User,
+    ) -> DatastoreResult<Option<User>> {
+        self.write_user_if(user, Some(seen)).await
+    }
+
     async fn delete_user(&self, id: i64) -> DatastoreResult<()> {
         self.remove_user(id).await
     }

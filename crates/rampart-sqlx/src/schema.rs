@@ -181,6 +181,9 @@ pub(crate) struct Queries {
     pub(crate) users_all: Arc<str>,
     pub(crate) user_insert: Arc<str>,
     pub(crate) user_update: Arc<str>,
+    /// `user_update` that only matches while `fs_uniquifier`, `password` and the
+    /// confirmation state are still the ones read (the compare-and-set).
+    pub(crate) user_update_guarded: Arc<str>,
     pub(crate) webauthn_insert: Arc<str>,
     pub(crate) webauthn_by_credential: Arc<str>,
     pub(crate) webauthn_of_user: Arc<str>,
@@ -212,6 +215,24 @@ impl Queries {
         } else {
             ""
         };
+        let user_update = format!(
+            "UPDATE \"user\" SET email = $2, username = $3, password = $4, active = $5, \
+             fs_uniquifier = $6, fs_webauthn_user_handle = $7, confirmed_at = $8, \
+             last_login_at = $9, current_login_at = $10, last_login_ip = $11, \
+             current_login_ip = $12, login_count = $13, tf_primary_method = $14, \
+             tf_totp_secret = $15, tf_phone_number = $16, us_totp_secrets = $17, \
+             us_phone_number = $18, mf_recovery_codes = $19, \
+             update_datetime = $20{update_extra} WHERE id = $1"
+        );
+        // The guard's parameters follow the update's (PostgreSQL wants them numbered
+        // without gaps).
+        let g = if token { 22 } else { 21 };
+        let user_update_guarded = format!(
+            "{user_update} AND fs_uniquifier = ${g} AND password IS NOT DISTINCT FROM ${} \
+             AND (confirmed_at IS NULL) = ${}",
+            g + 1,
+            g + 2
+        );
         let wa_cols = WEBAUTHN_COLUMNS.join(", ");
         Self {
             user_by_id: by("id = $1"),
@@ -227,16 +248,8 @@ impl Queries {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7{insert_extra_val}) RETURNING id"
             )
             .into(),
-            user_update: format!(
-                "UPDATE \"user\" SET email = $2, username = $3, password = $4, active = $5, \
-                 fs_uniquifier = $6, fs_webauthn_user_handle = $7, confirmed_at = $8, \
-                 last_login_at = $9, current_login_at = $10, last_login_ip = $11, \
-                 current_login_ip = $12, login_count = $13, tf_primary_method = $14, \
-                 tf_totp_secret = $15, tf_phone_number = $16, us_totp_secrets = $17, \
-                 us_phone_number = $18, mf_recovery_codes = $19, \
-                 update_datetime = $20{update_extra} WHERE id = $1"
-            )
-            .into(),
+            user_update: user_update.into(),
+            user_update_guarded: user_update_guarded.into(),
             webauthn_insert: format!(
                 "INSERT INTO {webauthn} (credential_id, public_key, sign_count, transports, \
                  backup_state, device_type, extensions, create_datetime, lastuse_datetime, name, \

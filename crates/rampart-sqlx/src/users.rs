@@ -136,6 +136,18 @@ impl SqlDatastore {
 
     /// Writes every mutable column of `user` and bumps `update_datetime`.
     pub(crate) async fn write_user(&self, user: &User) -> DatastoreResult<User> {
+        self.write_user_if(user, None)
+            .await?
+            .ok_or(DatastoreError::NotFound("user"))
+    }
+
+    /// [`write_user`](Self::write_user), guarded by the row `seen` when given: `None` when
+    /// the stored row no longer has its uniquifier, password or confirmation state.
+    pub(crate) async fn write_user_if(
+        &self,
+        user: &User,
+        seen: Option<&User>,
+    ) -> DatastoreResult<Option<User>> {
         let token = self.schema.token_uniquifier;
         let queries = &self.schema.sql;
         let now = DbDateTime(naive_utcnow());
@@ -173,7 +185,12 @@ impl SqlDatastore {
                     return Err(DatastoreError::AlreadyExists { field: "username" });
                 }
             }
-            let mut update = sqlx::query(sql(&queries.user_update))
+            let text = if seen.is_some() {
+                &queries.user_update_guarded
+            } else {
+                &queries.user_update
+            };
+            let mut update = sqlx::query(sql(text))
                 .bind(user.id)
                 .bind(&user.email)
                 .bind(&user.username)
@@ -197,7 +214,18 @@ impl SqlDatastore {
             if token {
                 update = update.bind(&user.fs_token_uniquifier);
             }
-            update.execute(&mut *tx).await.map_err(map_err)?;
+            if let Some(seen) = seen {
+                update = update
+                    .bind(&seen.fs_uniquifier)
+                    .bind(&seen.password)
+                    .bind(seen.confirmed_at.is_none());
+            }
+            let written = update.execute(&mut *tx).await.map_err(map_err)?;
+            if written.rows_affected() == 0 {
+                // Only the guard can miss: the row exists (checked above, in this
+                // transaction).
+                return Ok(None);
+            }
             let user = sqlx::query(sql(&queries.user_by_id))
                 .bind(user.id)
                 .fetch_one(&mut *tx)
@@ -205,7 +233,7 @@ impl SqlDatastore {
                 .and_then(|row| row.user(token))
                 .map_err(map_err)?;
             tx.commit().await.map_err(map_err)?;
-            Ok(user)
+            Ok(Some(user))
         })
     }
 

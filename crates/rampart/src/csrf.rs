@@ -301,6 +301,17 @@ impl CsrfTokens {
             None => None,
         }
         .ok_or(CsrfError::SessionTokenMissing)?;
+        self.check(token, &raw, max_age)
+    }
+
+    /// The part of [`validate`](Self::validate) after the session: `token` against the
+    /// session's raw secret `raw`.
+    pub(crate) fn check(
+        &self,
+        token: &str,
+        raw: &str,
+        max_age: Option<Duration>,
+    ) -> Result<(), CsrfError> {
         let (claimed, _): (String, u64) =
             self.serializer
                 .loads(token, SALT, max_age)
@@ -315,14 +326,19 @@ impl CsrfTokens {
         }
     }
 
+    /// The client token for the raw secret `raw`.
+    pub(crate) fn sign(&self, raw: &str) -> String {
+        // Serializing a plain string cannot fail; fall back to an empty token if it ever did.
+        self.serializer.dumps(raw, SALT).unwrap_or_default()
+    }
+
     /// The session's token for the client (the raw secret is created when missing).
     ///
     /// # Errors
     /// When the session store fails.
     pub async fn token_for(&self, session: &AuthSession) -> Result<String, SessionError> {
         let raw = session.csrf_secret().await?;
-        // Serializing a plain string cannot fail; fall back to an empty token if it ever did.
-        Ok(self.serializer.dumps(&raw, SALT).unwrap_or_default())
+        Ok(self.sign(&raw))
     }
 }
 

@@ -92,6 +92,8 @@ pub mod envelope;
 pub mod events;
 pub mod extract;
 pub mod freshness;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headers;
 pub mod lifecycle;
 pub mod mail;

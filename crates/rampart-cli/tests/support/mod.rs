@@ -257,6 +257,13 @@ impl Server {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it to be gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await;
+        assert!(matches!(status, Ok(Ok(_))), "kill: {status:?}");
+    }
+
     /// Stops the server with SIGTERM and waits for it.
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {

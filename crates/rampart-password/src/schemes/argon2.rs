@@ -135,6 +135,16 @@ pub(crate) fn verify(secret: &[u8], stored: &str) -> bool {
     out.ct_eq(&parsed.hash).into()
 }
 
+/// The work a verification of `stored` costs (KiB of memory × passes × lanes), `None`
+/// when it does not parse.
+pub(crate) fn work(stored: &str) -> Option<u64> {
+    parse(stored).map(|p| {
+        u64::from(p.params.memory_kib)
+            * u64::from(p.params.iterations)
+            * u64::from(p.params.parallelism)
+    })
+}
+
 /// Whether `stored` is argon2id v=19 with exactly the parameters `p` (and passlib's
 /// salt and digest sizes), i.e. needs no rehash.
 pub(crate) fn is_current(stored: &str, p: &Argon2Params) -> bool {

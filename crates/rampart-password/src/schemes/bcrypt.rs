@@ -21,6 +21,12 @@ pub(crate) fn verify(secret: &[u8], stored: &str) -> bool {
     bcrypt::verify(secret, stored).unwrap_or(false)
 }
 
+/// `2^cost` of a `$2?$<cost>$` hash, `None` when the cost is not a number.
+pub(crate) fn work(stored: &str) -> Option<u64> {
+    let cost: u32 = stored.get(4..)?.split('$').next()?.parse().ok()?;
+    1u64.checked_shl(cost)
+}
+
 /// `$2b$` with the default cost.
 pub(crate) fn is_current(stored: &str) -> bool {
     stored

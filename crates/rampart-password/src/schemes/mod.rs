@@ -97,6 +97,21 @@ impl Scheme {
         !current
     }
 
+    /// What verifying `stored` (of this scheme) costs, in the scheme's own unit (argon2:
+    /// KiB × passes × lanes; bcrypt: 2^cost; others: rounds); `None` when it does not
+    /// parse. For the fuzz targets, which must skip hashes that take minutes.
+    pub(crate) fn work(self, stored: &str) -> Option<u64> {
+        match self {
+            Self::Argon2 => argon2::work(stored),
+            Self::Bcrypt => bcrypt::work(stored),
+            Self::Pbkdf2Sha512 => pbkdf2::work(Digest::Sha512, stored),
+            Self::Pbkdf2Sha256 => pbkdf2::work(Digest::Sha256, stored),
+            Self::Sha512Crypt => sha_crypt::work(Variant::Sha512, stored),
+            Self::Sha256Crypt => sha_crypt::work(Variant::Sha256, stored),
+            Self::Plaintext => Some(1),
+        }
+    }
+
     /// Whether `secret` matches `stored`. Malformed values do not match.
     pub(crate) fn verify(self, secret: &[u8], stored: &str) -> bool {
         match self {

@@ -110,6 +110,11 @@ pub(crate) fn verify(digest: Digest, secret: &[u8], stored: &str) -> bool {
     dk.ct_eq(&parsed.dk).into()
 }
 
+/// The rounds of `stored`, `None` when it does not parse.
+pub(crate) fn work(digest: Digest, stored: &str) -> Option<u64> {
+    parse(digest, stored).map(|p| u64::from(p.rounds))
+}
+
 /// Default rounds and passlib's 16-byte salt.
 pub(crate) fn is_current(digest: Digest, stored: &str) -> bool {
     parse(digest, stored).is_some_and(|p| p.rounds == digest.default_rounds() && p.salt.len() == 16)

@@ -73,6 +73,11 @@ fn rounds(variant: Variant, stored: &str) -> Option<u32> {
     }
 }
 
+/// The rounds of a well-prefixed hash.
+pub(crate) fn work(variant: Variant, stored: &str) -> Option<u64> {
+    rounds(variant, stored).map(u64::from)
+}
+
 /// Default rounds.
 pub(crate) fn is_current(variant: Variant, stored: &str) -> bool {
     rounds(variant, stored) == Some(variant.default_rounds())

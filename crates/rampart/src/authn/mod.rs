@@ -384,20 +384,7 @@ async fn find_token(mut req: Request) -> Result<(Request, Option<String>), Respo
                 .with_error("Request body too large")
                 .into_response());
         };
-        if is_json {
-            let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-            let field = |k: &str| {
-                value
-                    .as_ref()
-                    .and_then(|v| v.get(k)?.as_str().map(str::to_owned))
-            };
-            body_token = field("auth_token");
-            body_csrf = field("csrf_token");
-        } else {
-            body_csrf = url::form_urlencoded::parse(&bytes)
-                .find(|(k, _)| k == "csrf_token")
-                .map(|(_, v)| v.into_owned());
-        }
+        (body_token, body_csrf) = body_tokens(is_json, &bytes);
         req = Request::from_parts(parts, Body::from(bytes));
     }
     let token = header_token.or(body_token).filter(|t| !t.is_empty());
@@ -405,6 +392,24 @@ async fn find_token(mut req: Request) -> Result<(Request, Option<String>), Respo
         req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
     }
     Ok((req, token))
+}
+
+/// The `auth_token` (JSON only) and `csrf_token` of a JSON or form body: string values of
+/// the top-level keys, or the first `csrf_token` field of a form (as the views read it).
+pub(crate) fn body_tokens(is_json: bool, bytes: &[u8]) -> (Option<String>, Option<String>) {
+    if is_json {
+        let value = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+        let field = |k: &str| {
+            value
+                .as_ref()
+                .and_then(|v| v.get(k)?.as_str().map(str::to_owned))
+        };
+        return (field("auth_token"), field("csrf_token"));
+    }
+    let csrf = url::form_urlencoded::parse(bytes)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned());
+    (None, csrf)
 }
 
 /// CSRF for an authenticated request: state-changing requests by a protected mechanism, or

@@ -118,7 +118,15 @@ pub(crate) async fn post(req: Request) -> Response {
         return page(&ctx, &errors.messages()).await;
     };
     let updated = match super::reset::set_password(&ctx, &user, &new_password).await {
-        Ok(u) => u,
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            // A concurrent change won: the current password checked above is gone.
+            errors.add("password", ctx.msg("INVALID_PASSWORD"));
+            if ctx.json {
+                return errors.into_json();
+            }
+            return page(&ctx, &errors.messages()).await;
+        }
         Err(r) => return r,
     };
     tracing::info!(user_id = updated.id, "password changed");

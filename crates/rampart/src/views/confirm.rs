@@ -204,8 +204,20 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
     }
     let mut updated = user.clone();
     updated.confirmed_at = Some(naive_utcnow());
-    let user = match sec.store().update_user(&updated).await {
-        Ok(u) => u,
+    // Compare-and-set: of concurrent uses of the link, one confirms and the others find the
+    // address already confirmed.
+    let user = match sec.store().update_user_if_unchanged(&updated, &user).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            let m = ctx.msg("ALREADY_CONFIRMED");
+            return account::link_problem(
+                &ctx,
+                "CONFIRM_ERROR_VIEW",
+                &l.confirm_url,
+                "ALREADY_CONFIRMED",
+                &m,
+            );
+        }
         Err(e) => return account::backend(e),
     };
     tracing::info!(user_id = user.id, "email confirmed");

@@ -31,11 +31,15 @@ impl Fields {
                 _ => Err(BadBody),
             };
         }
-        Ok(Self(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect(),
-        ))
+        // A repeated field counts by its first value, as WTForms (and the CSRF token lookup
+        // of the authentication layer) read it.
+        let mut fields = HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(body) {
+            fields
+                .entry(k.into_owned())
+                .or_insert_with(|| Value::String(v.into_owned()));
+        }
+        Ok(Self(fields))
     }
 
     /// A text field, trimmed; `None` when missing, empty or not a string.
@@ -99,5 +103,12 @@ mod tests {
         assert_eq!(f.text("email").as_deref(), Some("x@y.z"));
         assert_eq!(f.flag("remember"), Some(true));
         assert_eq!(f.text("missing"), None);
+        // A repeated field: the first value, as WTForms and the CSRF lookup read it.
+        let f = Fields::parse(
+            &h,
+            &Bytes::from_static(b"email=first%40x.y&email=second%40x.y"),
+        )
+        .unwrap_or_default();
+        assert_eq!(f.text("email").as_deref(), Some("first@x.y"));
     }
 }

@@ -8,7 +8,7 @@ mod change;
 mod change_email;
 mod change_username;
 mod confirm;
-mod form;
+pub(crate) mod form;
 pub(crate) mod login;
 mod logout;
 mod operations;

@@ -326,7 +326,17 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
         return token_fail(&ctx, errors).await;
     };
     let user = match set_password(&ctx, &user, &password).await {
-        Ok(u) => u,
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            // A concurrent use of the same link won: this one is spent.
+            let m = ctx.msg("INVALID_RESET_PASSWORD_TOKEN");
+            if ctx.json {
+                errors.add("", m);
+                return errors.into_json();
+            }
+            let l = &ctx.sec.config().lifecycle;
+            return account::redirect_with(&ctx, &l.reset_url, &[("error", &m)]);
+        }
         Err(r) => return r,
     };
     tracing::info!(user_id = user.id, "password reset");
@@ -392,8 +402,14 @@ async fn token_fail(ctx: &Ctx, errors: Errors) -> Response {
 
 /// Hashes and stores a new password, rotating `fs_uniquifier` (and `fs_token_uniquifier`
 /// where the column exists): every session, remember cookie, auth token and reset link of
-/// the user dies.
-pub(crate) async fn set_password(ctx: &Ctx, user: &User, password: &str) -> Result<User, Response> {
+/// the user dies. A compare-and-set on the row `user` as read: `Ok(None)` (nothing written)
+/// when a concurrent request changed the password or uniquifier first, so a reset link or
+/// a verified current password is used once.
+pub(crate) async fn set_password(
+    ctx: &Ctx,
+    user: &User,
+    password: &str,
+) -> Result<Option<User>, Response> {
     let sec = &ctx.sec;
     let hash = sec.passwords().hash(password).await.map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");
@@ -406,7 +422,7 @@ pub(crate) async fn set_password(ctx: &Ctx, user: &User, password: &str) -> Resu
         updated.fs_token_uniquifier = Some(new_uniquifier());
     }
     sec.store()
-        .update_user(&updated)
+        .update_user_if_unchanged(&updated, user)
         .await
         .map_err(account::backend)
 }
