@@ -24,6 +24,7 @@ mod csrf;
 mod headers;
 mod keys;
 mod lifecycle;
+mod mfa;
 mod password;
 mod source;
 mod throttle;
@@ -32,6 +33,8 @@ use std::fmt;
 use std::path::Path;
 
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
+pub use mfa::MfaConfig;
+pub(crate) use mfa::normalize_method;
 use source::Source;
 
 /// A configuration problem found at start-up.
@@ -203,6 +206,9 @@ pub struct SecurityConfig {
     /// Account lifecycle, mail and message settings (registration, confirmation, reset,
     /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
     pub lifecycle: LifecycleConfig,
+    /// Two-factor, recovery codes and unified sign-in (`SECURITY_TWO_FACTOR_*`,
+    /// `SECURITY_TOTP_*`, `SECURITY_US_*`, …).
+    pub mfa: MfaConfig,
 }
 
 impl Default for SecurityConfig {
@@ -260,6 +266,7 @@ impl Default for SecurityConfig {
             csrf_trusted_origins: Vec::new(),
             throttle: crate::throttle::ThrottleConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }
@@ -406,6 +413,7 @@ impl SecurityConfig {
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
             throttle: throttle::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
+            mfa: mfa::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -11,9 +11,13 @@ mod confirm;
 mod form;
 pub(crate) mod login;
 mod logout;
+mod mfa_page;
 mod page;
+mod recovery;
 mod register;
 mod reset;
+mod tf_rescue;
+pub(crate) mod two_factor;
 mod verify;
 
 use axum::Router;
@@ -30,7 +34,51 @@ pub(crate) fn routes(sec: &Security) -> Router {
     if c.freshness_secs >= 0 {
         r = r.route(&c.verify_url, get(verify::get).post(verify::post));
     }
+    let r = mfa_routes(r, sec);
     lifecycle_routes(r, sec)
+}
+
+/// Two-factor and recovery-code endpoints, as their flags enable them.
+fn mfa_routes(mut r: Router, sec: &Security) -> Router {
+    let c = sec.config();
+    let m = &c.mfa;
+    if c.two_factor {
+        r = r
+            .route(
+                &m.two_factor_setup_url,
+                get(two_factor::setup_get).post(two_factor::setup_post),
+            )
+            .route(
+                &format!("{}/{{token}}", m.two_factor_setup_url),
+                post(two_factor::setup_validate),
+            )
+            .route(
+                &m.two_factor_token_validation_url,
+                get(two_factor::validate_get).post(two_factor::validate_post),
+            )
+            .route(
+                &m.two_factor_rescue_url,
+                get(tf_rescue::rescue_get).post(tf_rescue::rescue_post),
+            );
+    }
+    if c.two_factor || c.webauthn {
+        r = r.route(
+            &m.two_factor_select_url,
+            get(tf_rescue::select_get).post(tf_rescue::select_post),
+        );
+    }
+    if c.multi_factor_recovery_codes && (c.two_factor || c.webauthn) {
+        r = r
+            .route(
+                &m.recovery_codes_url,
+                get(recovery::codes_get).post(recovery::codes_post),
+            )
+            .route(
+                &m.recovery_url,
+                get(recovery::recovery_get).post(recovery::recovery_post),
+            );
+    }
+    r
 }
 
 /// Registration, confirmation, reset and change endpoints, as their flags enable them.

@@ -1,0 +1,1 @@
+//! Unified sign-in (`/us-*`) through the demo server.
