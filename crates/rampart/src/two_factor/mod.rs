@@ -195,7 +195,8 @@ async fn code_to_send(sec: &Security, secret: &str) -> Result<String, SendFailed
 }
 
 /// Sends a code of `secret` by `method` (`email` or `sms`; nothing for an authenticator).
-/// `kind` is the email (two-factor or unified sign-in) and `extra` adds to its context.
+/// `kind` is the email (two-factor or unified sign-in); with `magic_link` (the path of
+/// `/us-verify-link`) the email also carries the sign-in link `?id=<fs_uniquifier>&code=`.
 pub(crate) async fn send_code(
     sec: &Security,
     user: &User,
@@ -203,7 +204,7 @@ pub(crate) async fn send_code(
     secret: &str,
     phone: Option<&str>,
     kind: crate::mail::EmailKind,
-    extra: Option<(&str, String)>,
+    magic_link: Option<&str>,
 ) -> Result<(), SendFailed> {
     let c = sec.config();
     match method {
@@ -216,8 +217,13 @@ pub(crate) async fn send_code(
                 "username": user.username.clone().unwrap_or_else(|| user.email.clone()),
                 "within": within,
             });
-            if let (Some((k, v)), Value::Object(map)) = (extra, &mut context) {
-                map.insert(k.to_owned(), Value::String(v));
+            if let (Some(path), Value::Object(map)) = (magic_link, &mut context) {
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("id", &user.fs_uniquifier)
+                    .append_pair("code", &code)
+                    .finish();
+                let link = sec.lifecycle().external_url(&format!("{path}?{query}"));
+                map.insert("login_link".to_owned(), Value::String(link));
             }
             sec.lifecycle()
                 .send(c, kind, &user.email, context)

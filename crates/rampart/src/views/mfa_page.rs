@@ -154,7 +154,6 @@ pub(crate) fn recovery(csrf: &str, errors: &[String]) -> Response {
     page("Use a recovery code", errors, &code_form(csrf, "", "code"))
 }
 
-#[allow(dead_code)] // used by the unified sign-in views
 /// `/us-signin` and `/us-verify`: identity (sign-in only), passcode, send-code choices.
 pub(crate) fn us_form(
     title: &str,
@@ -182,7 +181,6 @@ pub(crate) fn us_form(
     page(title, errors, &body)
 }
 
-#[allow(dead_code)] // used by the unified sign-in views
 /// `/us-setup`.
 pub(crate) fn us_setup(
     csrf: &str,

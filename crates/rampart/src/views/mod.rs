@@ -18,6 +18,8 @@ mod register;
 mod reset;
 mod tf_rescue;
 pub(crate) mod two_factor;
+mod unified_signin;
+mod us_setup;
 mod verify;
 
 use axum::Router;
@@ -34,8 +36,44 @@ pub(crate) fn routes(sec: &Security) -> Router {
     if c.freshness_secs >= 0 {
         r = r.route(&c.verify_url, get(verify::get).post(verify::post));
     }
-    let r = mfa_routes(r, sec);
+    let r = us_routes(mfa_routes(r, sec), sec);
     lifecycle_routes(r, sec)
+}
+
+/// Unified sign-in endpoints (`SECURITY_UNIFIED_SIGNIN`).
+fn us_routes(mut r: Router, sec: &Security) -> Router {
+    let c = sec.config();
+    let m = &c.mfa;
+    if !c.unified_signin {
+        return r;
+    }
+    r = r
+        .route(
+            &m.us_signin_url,
+            get(unified_signin::signin_get).post(unified_signin::signin_post),
+        )
+        .route(
+            &m.us_signin_send_code_url,
+            post(unified_signin::signin_send_code),
+        )
+        .route(&m.us_setup_url, get(us_setup::get).post(us_setup::post))
+        .route(
+            &format!("{}/{{token}}", m.us_setup_url),
+            post(us_setup::validate),
+        )
+        .route(&m.us_verify_link_url, get(unified_signin::verify_link));
+    if c.freshness_secs >= 0 {
+        r = r
+            .route(
+                &m.us_verify_url,
+                get(unified_signin::verify_get).post(unified_signin::verify_post),
+            )
+            .route(
+                &m.us_verify_send_code_url,
+                post(unified_signin::verify_send_code),
+            );
+    }
+    r
 }
 
 /// Two-factor and recovery-code endpoints, as their flags enable them.
