@@ -548,3 +548,44 @@ async fn required_setup_from_login_and_validity_cookie() {
         .await;
     assert_eq!(r.json["response"]["tf_required"], true, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_login_goes_through_the_code_page() {
+    let app = App::start(Db::sqlite()).await;
+    let s = app.login(USER).await;
+    let (key, used) = setup_authenticator(&app, &Cred::Session(s.clone())).await;
+    logout(&app, &s).await;
+    let r = app
+        .post("/login")
+        .browser()
+        .form(&[("email", USER.0), ("password", USER.1), ("next", "/api/me")])
+        .send()
+        .await;
+    assert_eq!(r.status, 302, "{r}");
+    assert_eq!(
+        r.header("location"),
+        Some("/tf-validate?next=/api/me"),
+        "{r}"
+    );
+    let mut jar = Jar::default();
+    jar.absorb(&r);
+    assert_eq!(app.me(&Cred::Cookies(jar.clone())).await.status, 401);
+    let r = app
+        .get("/tf-validate")
+        .browser()
+        .cred(&Cred::Cookies(jar.clone()))
+        .send()
+        .await;
+    assert!(r.status == 200 && r.text.contains("name=\"code\""), "{r}");
+    let r = app
+        .post("/tf-validate")
+        .browser()
+        .cred(&Cred::Cookies(jar.clone()))
+        .form(&[("code", &code(&key, used + 1))])
+        .send()
+        .await;
+    assert_eq!(r.status, 302, "{r}");
+    assert_eq!(r.header("location"), Some("/api/me"), "{r}");
+    jar.absorb(&r);
+    assert_eq!(app.me(&Cred::Cookies(jar)).await.status, 200);
+}

@@ -330,3 +330,59 @@ pub(crate) fn read(s: &mut Source) -> Result<MfaConfig, ConfigError> {
     }
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigError, SecurityConfig};
+
+    fn load(env: &[(&str, &str)]) -> Result<SecurityConfig, ConfigError> {
+        SecurityConfig::from_toml_and_env(
+            Some("SECURITY_PASSWORD_SINGLE_HASH = true"),
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .map(|l| l.config)
+    }
+
+    #[test]
+    fn flask_security_defaults_and_names() {
+        let c = load(&[]).expect("defaults load");
+        assert_eq!(
+            c.mfa.two_factor_enabled_methods,
+            ["email", "authenticator", "sms"]
+        );
+        assert!(c.mfa.two_factor_always_validate);
+        assert_eq!(c.mfa.authenticator_validity_secs, 120);
+        assert_eq!(c.mfa.mail_validity_secs, 300);
+        assert_eq!(c.mfa.two_factor_login_validity_secs, 30 * 86_400);
+        assert_eq!(c.mfa.us_mfa_required, ["password", "email"]);
+        let c = load(&[
+            (
+                "SECURITY_TWO_FACTOR_ENABLED_METHODS",
+                "[\"mail\", \"google_authenticator\"]",
+            ),
+            ("SECURITY_TOTP_SECRETS", "{\"1\": \"s1\", \"2\": \"s2\"}"),
+            ("SECURITY_TWO_FACTOR_MAIL_VALIDITY", "10 minutes"),
+        ])
+        .expect("loads");
+        assert_eq!(c.mfa.two_factor_enabled_methods, ["email", "authenticator"]);
+        assert_eq!(c.mfa.totp_secrets.len(), 2);
+        assert_eq!(c.mfa.mail_validity_secs, 600);
+        assert!(!format!("{c:?}").contains("s2\""), "secrets are redacted");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            ("SECURITY_TWO_FACTOR_ENABLED_METHODS", "carrier-pigeon"),
+            ("SECURITY_US_ENABLED_METHODS", "[\"magic\"]"),
+            ("SECURITY_TOTP_SECRETS", "[1]"),
+            ("SECURITY_TWO_FACTOR_STATE_WITHIN", "0"),
+            ("SECURITY_TWO_FACTOR_SETUP_URL", "tf-setup"),
+        ] {
+            match load(&[(key, value)]) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}={value}: {other:?}"),
+            }
+        }
+    }
+}

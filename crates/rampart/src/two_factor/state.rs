@@ -313,3 +313,35 @@ pub(crate) async fn claim_once(
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::signing::SecretKeys;
+
+    fn tokens(key: &str) -> StateTokens {
+        StateTokens::new(UrlSafeTimedSerializer::new(
+            SecretKeys::new(key).expect("key"),
+        ))
+    }
+
+    #[test]
+    fn state_tokens_are_signed_salted_and_timed() {
+        let user = User::detached(1, "a@b.c", "uniq", rampart_core::model::naive_utcnow());
+        let p = Pending::new(&user, "ready", 600, "password");
+        assert_eq!(p.nonce.len(), 32);
+        assert_ne!(p.nonce, Pending::new(&user, "ready", 600, "password").nonce);
+        let t = tokens("k1");
+        let token = t.sign(&p, STATE_SALT).expect("signs");
+        assert_eq!(t.open::<Pending>(&token, STATE_SALT, 600), Some(p.clone()));
+        assert_eq!(
+            t.open::<Pending>(&token, SETUP_SALT, 600),
+            None,
+            "other purpose"
+        );
+        assert_eq!(tokens("k2").open::<Pending>(&token, STATE_SALT, 600), None);
+        let mut forged = token.clone();
+        forged.push('x');
+        assert_eq!(t.open::<Pending>(&forged, STATE_SALT, 600), None);
+    }
+}
