@@ -589,3 +589,32 @@ async fn browser_login_goes_through_the_code_page() {
     jar.absorb(&r);
     assert_eq!(app.me(&Cred::Cookies(jar)).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_session_requests_need_csrf() {
+    let app = App::start(Db::sqlite()).await;
+    let s = app.login(USER).await;
+    for (path, body) in [
+        ("/tf-setup", json!({"setup": "authenticator"})),
+        ("/tf-setup/abc", json!({"code": "123456"})),
+        ("/tf-validate", json!({"code": "123456"})),
+        ("/mf-recovery-codes", json!({})),
+        ("/us-setup", json!({"chosen_method": "email"})),
+        ("/us-verify", json!({"passcode": USER.1})),
+        ("/us-verify/send-code", json!({"chosen_method": "email"})),
+    ] {
+        let r = post(&app, path, &Cred::SessionNoCsrf(s.clone()), body.clone()).await;
+        assert_eq!(r.status, 400, "{path} without CSRF:\n{r}");
+        assert!(r.text.contains("CSRF"), "{path}:\n{r}");
+        let r = post(&app, path, &Cred::Session(s.clone()), body).await;
+        assert!(!r.text.contains("CSRF"), "{path} with CSRF:\n{r}");
+    }
+    // Nothing was set up by the refused requests.
+    let r = app
+        .get("/tf-setup")
+        .accept_json()
+        .cred(&Cred::Session(s.clone()))
+        .send()
+        .await;
+    assert_eq!(r.json["response"]["tf_method"], Value::Null, "{r}");
+}
