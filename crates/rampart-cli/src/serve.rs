@@ -23,6 +23,16 @@ pub fn demo_config(c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
         );
         c.secret_key = Some(rampart::config::Secret::new(random_key()));
     }
+    if c.mfa.totp_secrets.is_empty()
+        && let Some(key) = &c.secret_key
+    {
+        // The demo derives its TOTP encryption secret from SECRET_KEY; a deployment sets
+        // SECURITY_TOTP_SECRETS (and keeps it when SECRET_KEY rotates).
+        let derived = derive_totp_secret(key.expose());
+        c.mfa
+            .totp_secrets
+            .insert("1".to_owned(), rampart::config::Secret::new(derived));
+    }
     c
 }
 
@@ -49,7 +59,20 @@ pub fn demo_features(mut c: SecurityConfig, env: &DemoEnv) -> SecurityConfig {
     c.csrf_ignore_unauth_endpoints = true;
     // Defence in depth: state-changing requests a browser marks cross-site are refused.
     c.csrf_cross_site_check = true;
+    if std::env::var_os("SECURITY_US_ENABLED_METHODS").is_none() {
+        // demo-contract.md: unified sign-in with the password and email methods.
+        c.mfa.us_enabled_methods = vec!["password".to_owned(), "email".to_owned()];
+    }
+    if c.mfa.totp_issuer.is_none() {
+        c.mfa.totp_issuer = Some("Rampart demo".to_owned());
+    }
     c
+}
+
+fn derive_totp_secret(secret_key: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("rampart-demo-totp\0{secret_key}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn random_key() -> String {
@@ -212,6 +235,7 @@ fn security(
     Security::builder(config, store, sessions)
         .throttle_store(throttle_store)
         .mailer(mailer)
+        .sms_sender(sms_sender()?)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")
@@ -219,6 +243,17 @@ fn security(
         })
         .build()
         .context("invalid security settings")
+}
+
+/// SMS codes: one file each in `SMS_OUTBOX` when set, else only logged.
+fn sms_sender() -> anyhow::Result<Arc<dyn rampart::two_factor::SmsSender>> {
+    match std::env::var("SMS_OUTBOX") {
+        Ok(dir) if !dir.is_empty() => Ok(Arc::new(
+            rampart::two_factor::OutboxSmsSender::new(&dir)
+                .with_context(|| format!("cannot create SMS_OUTBOX {dir}"))?,
+        )),
+        _ => Ok(Arc::new(rampart::two_factor::LogSmsSender)),
+    }
 }
 
 /// The demo's mail transport: `SMTP_URL`, else the `MAIL_OUTBOX` directory.

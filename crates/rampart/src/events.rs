@@ -101,6 +101,32 @@ pub enum Event {
         /// The user's id, when the identity matched an account.
         user_id: Option<i64>,
     },
+    /// `tf_code_confirmed`: a second factor succeeded at sign-in.
+    TfCodeConfirmed {
+        /// The user's id.
+        user_id: i64,
+        /// `authenticator`, `email`, `sms`, `recovery_code`, `webauthn`.
+        method: String,
+    },
+    /// `tf_profile_changed`: a two-factor method was set up or changed.
+    TfProfileChanged {
+        /// The user's id.
+        user_id: i64,
+        /// The new method.
+        method: String,
+    },
+    /// `tf_disabled`: two-factor was turned off.
+    TfDisabled {
+        /// The user's id.
+        user_id: i64,
+    },
+    /// `us_profile_changed`: a unified sign-in method was set up or removed.
+    UsProfileChanged {
+        /// The user's id.
+        user_id: i64,
+        /// The methods now active.
+        methods: Vec<String>,
+    },
     /// `user_logged_out` (Flask-Login's signal).
     UserLoggedOut {
         /// The user's id.

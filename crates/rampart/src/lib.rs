@@ -105,6 +105,8 @@ pub mod security;
 pub mod session;
 pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
+pub mod unified_signin;
 mod views;
 
 pub use authn::{CurrentUser, Mechanism};

@@ -25,6 +25,7 @@ mod csrf;
 mod headers;
 mod keys;
 mod lifecycle;
+mod mfa;
 mod password;
 mod pools;
 mod source;
@@ -34,6 +35,8 @@ use std::fmt;
 use std::path::Path;
 
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
+pub use mfa::MfaConfig;
+pub(crate) use mfa::normalize_method;
 pub use pools::PoolConfig;
 use source::Source;
 
@@ -217,6 +220,9 @@ pub struct SecurityConfig {
     /// Account lifecycle, mail and message settings (registration, confirmation, reset,
     /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
     pub lifecycle: LifecycleConfig,
+    /// Two-factor, recovery codes and unified sign-in (`SECURITY_TWO_FACTOR_*`,
+    /// `SECURITY_TOTP_*`, `SECURITY_US_*`, …).
+    pub mfa: MfaConfig,
 }
 
 impl Default for SecurityConfig {
@@ -276,6 +282,7 @@ impl Default for SecurityConfig {
             throttle: crate::throttle::ThrottleConfig::default(),
             pools: PoolConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }
@@ -429,6 +436,7 @@ impl SecurityConfig {
             throttle: throttle::read(&mut s)?,
             pools: pools::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
+            mfa: mfa::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -28,6 +28,10 @@ pub enum BuildError {
     /// A feature that emails links is on, but `SERVER_NAME` is not set.
     #[error("{0} emails links: set SERVER_NAME (links are never built from the request's Host)")]
     MissingServerName(&'static str),
+    /// Two-factor or unified sign-in is on without `SECURITY_TOTP_SECRETS` or
+    /// `SECURITY_TOTP_ISSUER` (Flask-Security requires both too).
+    #[error("{0} needs SECURITY_TOTP_SECRETS and SECURITY_TOTP_ISSUER")]
+    MissingTotpSecrets(&'static str),
     /// The email templates could not be loaded.
     #[error(transparent)]
     Templates(#[from] crate::mail::TemplateError),
@@ -56,6 +60,7 @@ pub struct SecurityBuilder {
     mail: Option<crate::mail::MailQueue>,
     templates: Option<crate::mail::Templates>,
     translator: Option<Arc<dyn crate::messages::Translate>>,
+    sms: Option<Arc<dyn crate::two_factor::SmsSender>>,
 }
 
 impl SecurityBuilder {
@@ -77,7 +82,15 @@ impl SecurityBuilder {
             mail: None,
             templates: None,
             translator: None,
+            sms: None,
         }
+    }
+
+    /// The sender of SMS codes (two-factor and unified sign-in); by default
+    /// [`LogSmsSender`](crate::two_factor::LogSmsSender), for development only.
+    pub fn sms_sender(mut self, sender: Arc<dyn crate::two_factor::SmsSender>) -> Self {
+        self.sms = Some(sender);
+        self
     }
 
     /// Where the throttle keeps its counters: `SqlDatastore::throttle_store()` (the
@@ -216,8 +229,10 @@ impl SecurityBuilder {
             self.templates,
             self.translator,
         )?;
+        let mfa = mfa_services(c, &keys, secret.expose(), self.sms)?;
         Ok(Security {
             inner: Arc::new(Inner {
+                mfa,
                 csrf: CsrfTokens::new(keys),
                 tokens,
                 passwords,
@@ -244,6 +259,44 @@ impl SecurityBuilder {
     }
 }
 
+fn mfa_services(
+    c: &SecurityConfig,
+    keys: &SecretKeys,
+    secret: &str,
+    sms: Option<Arc<dyn crate::two_factor::SmsSender>>,
+) -> Result<crate::two_factor::Services, BuildError> {
+    use hmac::{KeyInit, Mac};
+    let feature = if c.two_factor {
+        Some("SECURITY_TWO_FACTOR")
+    } else if c.unified_signin {
+        Some("SECURITY_UNIFIED_SIGNIN")
+    } else {
+        None
+    };
+    if let Some(feature) = feature
+        && (c.mfa.totp_secrets.is_empty() || c.mfa.totp_issuer.is_none())
+    {
+        return Err(BuildError::MissingTotpSecrets(feature));
+    }
+    let recovery_key = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .map(|mut m| {
+            m.update(b"rampart-recovery-codes");
+            m.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_default();
+    Ok(crate::two_factor::Services {
+        totp: crate::two_factor::TotpFactory::new(
+            &c.mfa.totp_secrets,
+            c.mfa.totp_issuer.as_deref().unwrap_or("Rampart"),
+        ),
+        tokens: crate::two_factor::state::StateTokens::new(
+            rampart_core::signing::UrlSafeTimedSerializer::new(keys.clone()),
+        ),
+        sms: sms.unwrap_or_else(|| Arc::new(crate::two_factor::LogSmsSender)),
+        recovery_key,
+    })
+}
+
 /// The first enabled feature that sends email, if any.
 fn mail_feature(c: &SecurityConfig) -> Option<&'static str> {
     [
@@ -251,6 +304,18 @@ fn mail_feature(c: &SecurityConfig) -> Option<&'static str> {
         (c.confirmable, "SECURITY_CONFIRMABLE"),
         (c.recoverable, "SECURITY_RECOVERABLE"),
         (c.change_email, "SECURITY_CHANGE_EMAIL"),
+        (
+            c.two_factor
+                && c.mfa
+                    .two_factor_enabled_methods
+                    .iter()
+                    .any(|m| m == "email"),
+            "SECURITY_TWO_FACTOR (with the email method)",
+        ),
+        (
+            c.unified_signin && c.mfa.us_enabled_methods.iter().any(|m| m == "email"),
+            "SECURITY_UNIFIED_SIGNIN (with the email method)",
+        ),
         (
             c.changeable && c.lifecycle.send_password_change_email,
             "SECURITY_CHANGEABLE (with SECURITY_SEND_PASSWORD_CHANGE_EMAIL)",

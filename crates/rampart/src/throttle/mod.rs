@@ -276,6 +276,22 @@ impl Throttle {
         Ok(())
     }
 
+    /// The counter store (two-factor keeps its single-use marks and challenge tries there,
+    /// so they are shared by every instance).
+    pub(crate) fn store(&self) -> &Arc<dyn ThrottleStore> {
+        &self.inner.store
+    }
+
+    /// The clock's now in ms.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// `key` with the configured prefix.
+    pub(crate) fn prefixed(&self, key: &str) -> String {
+        format!("{}{key}", self.inner.config.key_prefix)
+    }
+
     /// Deletes expired counters (SQL stores; run it now and then, as the demo does).
     ///
     /// # Errors

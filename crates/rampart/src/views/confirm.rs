@@ -229,9 +229,10 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
         {
             return account::backend(e);
         }
-        // TWO_FACTOR: a user with two-factor must not be signed in by a link; when two-factor
-        // lands this enters its flow instead (Flask-Security's tf_enter).
-        if l.auto_login_after_confirm && user.tf_primary_method.is_none() {
+        // A user with (or required to have) two-factor is never signed in by a link.
+        let tf_needed =
+            user.tf_primary_method.is_some() || (c.two_factor && c.mfa.two_factor_required);
+        if l.auto_login_after_confirm && !tf_needed {
             if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
                 return account::backend(e);
             }

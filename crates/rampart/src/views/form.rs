@@ -50,6 +50,21 @@ impl Fields {
         }
     }
 
+    /// A list field: a JSON array of strings, or one string (a form value); empty when
+    /// missing.
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
+        match self.0.get(name) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_owned()],
+            _ => Vec::new(),
+        }
+    }
+
     /// A password field: kept as typed (no trimming), `None` when missing or empty.
     pub(crate) fn secret(&self, name: &str) -> Option<String> {
         match self.0.get(name)? {

@@ -373,52 +373,94 @@ async fn throttled(ctx: &Ctx, f: &Fields, retry_after: std::time::Duration) -> R
 
 async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
     let sec = &ctx.sec;
-    let user = match track_login(sec, user, ctx.addr).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
-        return backend(e);
-    }
-    if let Err(e) = crate::csrf_cookie::request_set(sec, &ctx.session).await {
-        return backend(e);
-    }
-    tracing::info!(user_id = user.id, "user logged in");
-    sec.events().emit(crate::events::Event::UserAuthenticated {
-        user_id: user.id,
-        authn_via: "password".to_owned(),
-    });
     let remember = f
         .flag("remember")
         .unwrap_or(sec.config().default_remember_me);
-    let mut response = if ctx.json {
-        let csrf = match sec.inner.csrf.token_for(&ctx.session).await {
-            Ok(t) => t,
-            Err(e) => return backend(e),
-        };
-        let with_token = ctx.query.contains_key("include_auth_token")
-            || sec.config().backwards_compat_auth_token;
-        let mut env = Envelope::ok(StatusCode::OK)
-            .with("csrf_token", csrf)
-            .with("user", user_payload(sec, &user, with_token));
-        if sec.config().two_factor {
-            env = env.with("tf_required", false);
-        }
-        env.into_response()
-    } else {
-        let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
-        let target = next
-            .filter(|n| redirect::allowed(sec, &ctx.headers, n))
-            .map_or_else(
-                || sec.config().post_login_view.clone(),
-                |n| redirect::quote_location(&n),
-            );
-        handlers::found(&target)
+    let next = f
+        .text("next")
+        .or_else(|| ctx.query.get("next").cloned())
+        .filter(|n| redirect::allowed(sec, &ctx.headers, n));
+    let done = Done {
+        sec,
+        session: &ctx.session,
+        json: ctx.json,
+        headers: &ctx.headers,
+        query: &ctx.query,
+        addr: ctx.addr,
     };
-    if remember && let Some(cookie) = sec.inner.remember.set_header(&user.fs_uniquifier) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+    if let Some(diverted) =
+        crate::two_factor::enter(&done, &user, remember, "password", next.as_deref()).await
+    {
+        return diverted;
     }
-    response
+    done.complete(user, remember, next.as_deref(), "password")
+        .await
+}
+
+/// What completing a sign-in needs from the request (shared by `/login`, two-factor,
+/// unified sign-in and, later, WebAuthn).
+pub(crate) struct Done<'a> {
+    pub(crate) sec: &'a Security,
+    pub(crate) session: &'a AuthSession,
+    pub(crate) json: bool,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) query: &'a HashMap<String, String>,
+    pub(crate) addr: ClientAddr,
+}
+
+impl Done<'_> {
+    /// Signs `user` in (new session id, tracking, event, remember cookie) and answers:
+    /// JSON `{csrf_token, user}` (with the token on `include_auth_token`), or a redirect to
+    /// `next` (already validated) or `SECURITY_POST_LOGIN_VIEW`.
+    pub(crate) async fn complete(
+        &self,
+        user: User,
+        remember: bool,
+        next: Option<&str>,
+        via: &str,
+    ) -> Response {
+        let sec = self.sec;
+        let user = match track_login(sec, user, self.addr).await {
+            Ok(u) => u,
+            Err(r) => return r,
+        };
+        if let Err(e) = self.session.login(&user.fs_uniquifier, true).await {
+            return backend(e);
+        }
+        if let Err(e) = crate::csrf_cookie::request_set(sec, self.session).await {
+            return backend(e);
+        }
+        tracing::info!(user_id = user.id, via, "user logged in");
+        sec.events().emit(crate::events::Event::UserAuthenticated {
+            user_id: user.id,
+            authn_via: via.to_owned(),
+        });
+        let mut response = if self.json {
+            let csrf = match sec.inner.csrf.token_for(self.session).await {
+                Ok(t) => t,
+                Err(e) => return backend(e),
+            };
+            let with_token = self.query.contains_key("include_auth_token")
+                || sec.config().backwards_compat_auth_token;
+            let mut env = Envelope::ok(StatusCode::OK)
+                .with("csrf_token", csrf)
+                .with("user", user_payload(sec, &user, with_token));
+            if sec.config().two_factor {
+                env = env.with("tf_required", false);
+            }
+            env.into_response()
+        } else {
+            let target = next.map_or_else(
+                || sec.config().post_login_view.clone(),
+                redirect::quote_location,
+            );
+            handlers::found(&target)
+        };
+        if remember && let Some(cookie) = sec.inner.remember.set_header(&user.fs_uniquifier) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
 }
 
 /// Login tracking (`SECURITY_TRACKABLE`): times, addresses and the count.

@@ -11,15 +11,23 @@ mod confirm;
 pub(crate) mod form;
 pub(crate) mod login;
 mod logout;
+mod mfa_page;
 mod operations;
+mod operations_mfa;
 mod page;
+mod recovery;
 mod register;
 mod reset;
+mod tf_rescue;
+pub(crate) mod two_factor;
+mod unified_signin;
+mod us_setup;
 mod verify;
 
 use crate::openapi::ApiRouter;
 use crate::security::Security;
 use operations as op;
+use operations_mfa as mop;
 
 /// The endpoints enabled by the configuration, each mounted with its OpenAPI description.
 pub(crate) fn routes(sec: &Security) -> ApiRouter {
@@ -33,7 +41,74 @@ pub(crate) fn routes(sec: &Security) -> ApiRouter {
             .route(op::verify_get(&c.verify_url), verify::get)
             .route(op::verify_post(&c.verify_url), verify::post);
     }
+    let r = us_routes(mfa_routes(r, sec), sec);
     lifecycle_routes(r, sec)
+}
+
+/// Unified sign-in endpoints (`SECURITY_UNIFIED_SIGNIN`).
+fn us_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
+    let c = sec.config();
+    let m = &c.mfa;
+    if !c.unified_signin {
+        return r;
+    }
+    let setup_token = format!("{}/{{token}}", m.us_setup_url);
+    r = r
+        .route(mop::us_signin_get(&m.us_signin_url), unified_signin::signin_get)
+        .route(mop::us_signin_post(&m.us_signin_url), unified_signin::signin_post)
+        .route(
+            mop::us_send_code(&m.us_signin_send_code_url, true),
+            unified_signin::signin_send_code,
+        )
+        .route(mop::us_setup_get(&m.us_setup_url), us_setup::get)
+        .route(mop::us_setup_post(&m.us_setup_url), us_setup::post)
+        .route(mop::us_setup_token(&setup_token), us_setup::validate)
+        .route(
+            mop::us_verify_link(&m.us_verify_link_url),
+            unified_signin::verify_link,
+        );
+    if c.freshness_secs >= 0 {
+        r = r
+            .route(mop::us_verify_get(&m.us_verify_url), unified_signin::verify_get)
+            .route(mop::us_verify_post(&m.us_verify_url), unified_signin::verify_post)
+            .route(
+                mop::us_send_code(&m.us_verify_send_code_url, false),
+                unified_signin::verify_send_code,
+            );
+    }
+    r
+}
+
+/// Two-factor and recovery-code endpoints, as their flags enable them.
+fn mfa_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
+    let c = sec.config();
+    let m = &c.mfa;
+    if c.two_factor {
+        let setup_token = format!("{}/{{token}}", m.two_factor_setup_url);
+        let validate = &m.two_factor_token_validation_url;
+        r = r
+            .route(mop::tf_setup_get(&m.two_factor_setup_url), two_factor::setup_get)
+            .route(mop::tf_setup_post(&m.two_factor_setup_url), two_factor::setup_post)
+            .route(mop::tf_setup_token(&setup_token), two_factor::setup_validate)
+            .route(mop::tf_validate_get(validate), two_factor::validate_get)
+            .route(mop::tf_validate_post(validate), two_factor::validate_post)
+            .route(mop::tf_rescue_get(&m.two_factor_rescue_url), tf_rescue::rescue_get)
+            .route(mop::tf_rescue_post(&m.two_factor_rescue_url), tf_rescue::rescue_post);
+    }
+    if c.two_factor || c.webauthn {
+        let url = &m.two_factor_select_url;
+        r = r
+            .route(mop::tf_select_get(url), tf_rescue::select_get)
+            .route(mop::tf_select_post(url), tf_rescue::select_post);
+    }
+    if c.multi_factor_recovery_codes && (c.two_factor || c.webauthn) {
+        r = r
+            .route(mop::codes_get(&m.recovery_codes_url), recovery::codes_get)
+            .route(mop::codes_post(&m.recovery_codes_url), recovery::codes_post)
+            .route(mop::recovery_get(&m.recovery_url), recovery::recovery_get)
+            .route(mop::recovery_post(&m.recovery_url), recovery::recovery_post);
+    }
+    r
 }
 
 /// Registration, confirmation, reset and change endpoints, as their flags enable them.

@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use crate::openapi::{Field, Operation, Verb, envelope_schema};
 
-const NEXT: Field = Field::text("next");
+pub(super) const NEXT: Field = Field::text("next");
 const INCLUDE_TOKEN: Field = Field::text("include_auth_token");
-const CSRF: Field = Field::text("csrf_token");
+pub(super) const CSRF: Field = Field::text("csrf_token");
 
 /// An envelope whose `response` carries `properties`.
-fn envelope_with(properties: Value) -> Value {
+pub(super) fn envelope_with(properties: Value) -> Value {
     let mut e = envelope_schema();
     if let (Some(target), Some(extra)) = (
         e["properties"]["response"]["properties"].as_object_mut(),
@@ -22,7 +22,7 @@ fn envelope_with(properties: Value) -> Value {
 }
 
 /// The answers every endpoint of the JSON API may give besides its success.
-fn common(op: Operation) -> Operation {
+pub(super) fn common(op: Operation) -> Operation {
     op.answers_or_page(400, "Invalid input, or a CSRF failure", envelope_schema())
         .answers(
             413,
@@ -39,7 +39,7 @@ fn common(op: Operation) -> Operation {
 }
 
 /// Endpoints for anonymous callers answer signed-in ones with 400 (JSON) or a redirect.
-fn page(verb: Verb, path: &str, summary: &'static str, tag: &'static str) -> Operation {
+pub(super) fn page(verb: Verb, path: &str, summary: &'static str, tag: &'static str) -> Operation {
     common(Operation::new(verb, path, summary).tag(tag)).answers_or_page(
         200,
         "Success (JSON) or the form page (browsers)",
@@ -47,11 +47,11 @@ fn page(verb: Verb, path: &str, summary: &'static str, tag: &'static str) -> Ope
     )
 }
 
-fn signed_in(op: Operation) -> Operation {
+pub(super) fn signed_in(op: Operation) -> Operation {
     op.answers(401, "Not signed in", envelope_schema())
 }
 
-fn user_schema() -> Value {
+pub(super) fn user_schema() -> Value {
     json!({"user": {"type": "object"}, "authentication_token": {"type": "string"}})
 }
 

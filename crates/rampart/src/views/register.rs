@@ -263,8 +263,19 @@ async fn register(
         confirmation_sent,
     });
     if !c.confirmable || c.login_without_confirmation {
-        // TWO_FACTOR: when two-factor lands, a user who must set it up enters the
-        // two-factor flow here instead of being signed in (Flask-Security's tf_enter).
+        // A user who must set up two-factor enters its flow instead of being signed in
+        // (Flask-Security's tf_enter).
+        if let Some(r) = crate::two_factor::enter(
+            &super::two_factor::done(ctx),
+            &user,
+            false,
+            "register",
+            None,
+        )
+        .await
+        {
+            return r;
+        }
         if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
             return account::backend(e);
         }

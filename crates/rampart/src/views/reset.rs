@@ -359,9 +359,16 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
     ctx.sec
         .events()
         .emit(Event::PasswordReset { user_id: user.id });
-    // TWO_FACTOR: a user with two-factor set up is never signed in by a reset link; when
-    // two-factor lands, this is where its flow starts (Flask-Security's tf_enter).
-    let auto_login = c.lifecycle.auto_login_after_reset && user.tf_primary_method.is_none();
+    // A reset never signs in past the second factor: with auto-login, a user with (or
+    // required to have) two-factor enters its flow (Flask-Security's tf_enter).
+    let auto_login = c.lifecycle.auto_login_after_reset;
+    if auto_login
+        && let Some(r) =
+            crate::two_factor::enter(&super::two_factor::done(&ctx), &user, false, "reset", None)
+                .await
+    {
+        return r;
+    }
     if auto_login {
         if let Err(e) = ctx.session.login(&user.fs_uniquifier, true).await {
             return account::backend(e);
