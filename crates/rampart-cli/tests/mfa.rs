@@ -618,3 +618,23 @@ async fn signed_in_session_requests_need_csrf() {
         .await;
     assert_eq!(r.json["response"]["tf_method"], Value::Null, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pending_state_expires_and_is_bound_to_the_user() {
+    let app = App::start_with(Db::sqlite(), &[("SECURITY_TWO_FACTOR_STATE_WITHIN", "2")]).await;
+    let s = app.login(USER).await;
+    let (key, used) = setup_authenticator(&app, &Cred::Session(s.clone())).await;
+    logout(&app, &s).await;
+    let (half, _) = login_needing_code(&app, USER, "authenticator").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let (r, none) = validate(&app, &half, &code(&key, used + 1)).await;
+    assert!(none.is_none(), "expired state accepted:\n{r}");
+    assert_eq!(field_errors(&r, ""), vec![MSG_DENIED], "{r}");
+
+    // Rotating fs_uniquifier (reset-access) ends a pending state at once.
+    let (half, _) = login_needing_code(&app, USER, "authenticator").await;
+    app.cli(&["users", "reset-access", USER.0], None).ok();
+    let (r, none) = validate(&app, &half, &code(&key, used + 1)).await;
+    assert!(none.is_none(), "state outlived the uniquifier:\n{r}");
+    assert_eq!(field_errors(&r, ""), vec![MSG_DENIED], "{r}");
+}
