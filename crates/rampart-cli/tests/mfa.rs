@@ -335,6 +335,27 @@ async fn email_code_sign_in_over_smtp() {
     )
     .await;
     assert_eq!(r.status, 400, "no state: {r}");
+    // Rescue: a help request to SECURITY_TWO_FACTOR_RESCUE_MAIL; an unknown option is 404.
+    logout(&app, &signed.unwrap()).await;
+    let (half, _) = login_needing_code(&app, USER, "email").await;
+    let r = post(
+        &app,
+        "/tf-rescue",
+        &Cred::Session(half.clone()),
+        json!({"help_setup": "help"}),
+    )
+    .await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let help = sink.last("no-reply@localhost", "Two-Factor Rescue").await;
+    assert!(help.decoded().contains(USER.0), "{}", help.decoded());
+    let r = post(
+        &app,
+        "/tf-rescue",
+        &Cred::Session(half.clone()),
+        json!({"help_setup": "nonsense"}),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
