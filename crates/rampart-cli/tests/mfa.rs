@@ -335,6 +335,27 @@ async fn email_code_sign_in_over_smtp() {
     )
     .await;
     assert_eq!(r.status, 400, "no state: {r}");
+    // Rescue: a help request to SECURITY_TWO_FACTOR_RESCUE_MAIL; an unknown option is 404.
+    logout(&app, &signed.unwrap()).await;
+    let (half, _) = login_needing_code(&app, USER, "email").await;
+    let r = post(
+        &app,
+        "/tf-rescue",
+        &Cred::Session(half.clone()),
+        json!({"help_setup": "help"}),
+    )
+    .await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let help = sink.last("no-reply@localhost", "Two-Factor Rescue").await;
+    assert!(help.decoded().contains(USER.0), "{}", help.decoded());
+    let r = post(
+        &app,
+        "/tf-rescue",
+        &Cred::Session(half.clone()),
+        json!({"help_setup": "nonsense"}),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -617,4 +638,24 @@ async fn signed_in_session_requests_need_csrf() {
         .send()
         .await;
     assert_eq!(r.json["response"]["tf_method"], Value::Null, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pending_state_expires_and_is_bound_to_the_user() {
+    let app = App::start_with(Db::sqlite(), &[("SECURITY_TWO_FACTOR_STATE_WITHIN", "2")]).await;
+    let s = app.login(USER).await;
+    let (key, used) = setup_authenticator(&app, &Cred::Session(s.clone())).await;
+    logout(&app, &s).await;
+    let (half, _) = login_needing_code(&app, USER, "authenticator").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let (r, none) = validate(&app, &half, &code(&key, used + 1)).await;
+    assert!(none.is_none(), "expired state accepted:\n{r}");
+    assert_eq!(field_errors(&r, ""), vec![MSG_DENIED], "{r}");
+
+    // Rotating fs_uniquifier (reset-access) ends a pending state at once.
+    let (half, _) = login_needing_code(&app, USER, "authenticator").await;
+    app.cli(&["users", "reset-access", USER.0], None).ok();
+    let (r, none) = validate(&app, &half, &code(&key, used + 1)).await;
+    assert!(none.is_none(), "state outlived the uniquifier:\n{r}");
+    assert_eq!(field_errors(&r, ""), vec![MSG_DENIED], "{r}");
 }

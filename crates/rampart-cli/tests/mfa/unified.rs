@@ -360,3 +360,50 @@ async fn password_sign_in_still_needs_the_second_factor() {
     let (r, signed) = validate(&app, &half, &code(&key, used + 1)).await;
     assert!(signed.is_some(), "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_factor_by_sms() {
+    let dir = std::env::temp_dir().join(format!("rampart-tf-sms-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_string_lossy().into_owned();
+    let app = App::start_with(Db::sqlite(), &[("SMS_OUTBOX", dir_s.as_str())]).await;
+    let s = app.login(USER).await;
+    let r = post(
+        &app,
+        "/tf-setup",
+        &Cred::Session(s.clone()),
+        json!({"setup": "sms", "phone": "555"}),
+    )
+    .await;
+    assert_eq!(
+        field_errors(&r, "phone"),
+        vec!["Phone number not valid e.g. missing country code"],
+        "{r}"
+    );
+    let r = post(
+        &app,
+        "/tf-setup",
+        &Cred::Session(s.clone()),
+        json!({"setup": "sms", "phone": "+44 20 7946 0000"}),
+    )
+    .await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let token = r.json["response"]["tf_state_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post(
+        &app,
+        &format!("/tf-setup/{token}"),
+        &Cred::Session(s.clone()),
+        json!({"code": last_sms_code(&dir)}),
+    )
+    .await;
+    assert!(is_envelope(&r, 200), "{r}");
+    assert_eq!(r.json["response"]["tf_phone"], "+442079460000", "{r}");
+    logout(&app, &s).await;
+    let (half, _) = login_needing_code(&app, USER, "sms").await;
+    let (r, signed) = validate(&app, &half, &last_sms_code(&dir)).await;
+    assert!(signed.is_some(), "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

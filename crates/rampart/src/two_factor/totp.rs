@@ -40,12 +40,18 @@ pub enum TotpError {
     NoSecrets,
 }
 
+/// How long a decrypted key stays in the process (PBKDF2 with 2^14 rounds per decryption
+/// is the cost of a code check otherwise). The process holds `SECURITY_TOTP_SECRETS`, which
+/// decrypt every stored secret, so the cache adds no exposure beyond this process.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Encrypts, decrypts and checks TOTP secrets (Flask-Security's `Totp` factory).
 #[derive(Clone)]
 pub struct TotpFactory {
     secrets: BTreeMap<String, Vec<u8>>,
     default_tag: Option<String>,
     issuer: String,
+    keys: std::sync::Arc<rampart_core::cache::TtlMap<String, std::sync::Arc<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for TotpFactory {
@@ -77,6 +83,7 @@ impl TotpFactory {
                 .collect(),
             default_tag,
             issuer: issuer.to_owned(),
+            keys: std::sync::Arc::new(rampart_core::cache::TtlMap::new(KEY_CACHE_TTL)),
         }
     }
 
@@ -91,7 +98,10 @@ impl TotpFactory {
     /// [`TotpError::NoSecrets`] without `SECURITY_TOTP_SECRETS`.
     pub fn generate(&self) -> Result<String, TotpError> {
         let key: [u8; 20] = rand::rng().random();
-        self.encrypt(&key)
+        let stored = self.encrypt(&key)?;
+        self.keys
+            .put(stored.clone(), std::sync::Arc::new(key.to_vec()));
+        Ok(stored)
     }
 
     /// passlib's `to_json(encrypt=True)` of `key`.
@@ -123,6 +133,16 @@ impl TotpFactory {
     /// # Errors
     /// [`TotpError`] for malformed values and unknown tags.
     pub fn decrypt(&self, stored: &str) -> Result<Vec<u8>, TotpError> {
+        if let Some(key) = self.keys.get(stored) {
+            return Ok(key.as_ref().clone());
+        }
+        let key = self.decrypt_uncached(stored)?;
+        self.keys
+            .put(stored.to_owned(), std::sync::Arc::new(key.clone()));
+        Ok(key)
+    }
+
+    fn decrypt_uncached(&self, stored: &str) -> Result<Vec<u8>, TotpError> {
         let value: Value = serde_json::from_str(stored).map_err(|_| TotpError::Malformed)?;
         if value.get("type").and_then(Value::as_str) != Some("totp") {
             return Err(TotpError::Malformed);
