@@ -25,9 +25,19 @@ pub struct Demo {
     pub store: SqlDatastore,
 }
 
+/// The demo's home page template (`demo/index.html`).
+pub const HOME_TEMPLATE: &str = include_str!("../templates/demo/index.html");
+
+/// `GET /`: who is signed in, and a link to each flow.
+async fn home(page: rampart::pages::PageContext) -> axum::response::Response {
+    page.render(rampart::pages::Page::new("demo/index.html"))
+        .await
+}
+
 /// The demo's routes; `test_hooks` adds `POST /api/test/stale` and `/api/test/panic`.
 pub fn routes(demo: Demo, test_hooks: bool) -> Router {
     let mut r = Router::new()
+        .route("/", get(home))
         .route("/api/public", get(public))
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))

@@ -155,6 +155,7 @@ fn security(
     Security::builder(config, store, ctx.store.session_store())
         .throttle_store(throttle_store)
         .mailer(mailer)
+        .page_template("demo/index.html", api::HOME_TEMPLATE)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")

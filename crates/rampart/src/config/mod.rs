@@ -24,6 +24,7 @@ mod csrf;
 mod headers;
 mod keys;
 mod lifecycle;
+mod pages;
 mod password;
 mod source;
 mod throttle;
@@ -32,6 +33,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
+pub use pages::{PAGE_NAMES, PagesConfig, template_key};
 use source::Source;
 
 /// A configuration problem found at start-up.
@@ -203,6 +205,9 @@ pub struct SecurityConfig {
     /// Account lifecycle, mail and message settings (registration, confirmation, reset,
     /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
     pub lifecycle: LifecycleConfig,
+    /// HTML page settings (`SECURITY_TEMPLATE_DIR`, `SECURITY_*_TEMPLATE`,
+    /// `SECURITY_FLASH_MESSAGES`, `SECURITY_STATIC_FOLDER_URL`).
+    pub pages: PagesConfig,
 }
 
 impl Default for SecurityConfig {
@@ -260,6 +265,7 @@ impl Default for SecurityConfig {
             csrf_trusted_origins: Vec::new(),
             throttle: crate::throttle::ThrottleConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -406,6 +412,7 @@ impl SecurityConfig {
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
             throttle: throttle::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
+            pages: pages::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -2,7 +2,6 @@
 //! browsers with a page or a redirect.
 
 mod account;
-mod account_page;
 mod account_rules;
 mod change;
 mod change_email;
@@ -11,7 +10,6 @@ mod confirm;
 mod form;
 pub(crate) mod login;
 mod logout;
-mod page;
 mod register;
 mod reset;
 mod verify;
