@@ -38,6 +38,8 @@ macro_rules! on_both_backends {
 mod compat;
 #[path = "lifecycle/flows.rs"]
 mod flows;
+#[path = "lifecycle/pages.rs"]
+mod pages;
 #[path = "lifecycle/settings.rs"]
 mod settings;
 

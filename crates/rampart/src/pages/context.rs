@@ -26,14 +26,13 @@ use crate::session::AuthSession;
 /// ```
 /// use rampart::pages::{Field, Form, Page};
 ///
-/// let page = Page::new("security/login_user.html").form(
-///     "login_user_form",
-///     Form::new()
-///         .field(Field::identity_email("Email Address", ""))
-///         .field(Field::password("password", "Password", "current-password"))
-///         .submit("Login"),
-/// );
-/// # let _ = page;
+/// let form = Form::new()
+///     .field(Field::identity_email("Email Address", ""))
+///     .field(Field::password("password", "Password", "current-password"))
+///     .submit("Login")
+///     .errors([("password", "Invalid password")]);
+/// let page = Page::new("security/login_user.html").form("login_user_form", &form);
+/// assert_eq!(page.template(), "security/login_user.html");
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

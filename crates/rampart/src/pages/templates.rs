@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use minijinja::value::{Kwargs, Value};
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, State};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State};
 
 macro_rules! tpl {
     ($n:literal) => {
@@ -68,6 +68,7 @@ impl PageTemplates {
     pub fn empty() -> Self {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_formatter(formatter);
         env.add_function("csrf_token", csrf_token);
         env.add_function("url_for_security", url_for_security);
         env.add_function("static_url", static_url);
@@ -129,6 +130,33 @@ impl PageTemplates {
                 message: format!("{e:#}"),
             })
     }
+}
+
+/// Autoescaping of `& < > " '` (minijinja's own also turns `/` into `&#x2f;`, which is
+/// correct but makes every URL in a page unreadable).
+fn formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    if !matches!(state.auto_escape(), AutoEscape::Html)
+        || value.is_safe()
+        || value.is_undefined()
+        || value.is_none()
+    {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    use std::fmt::Write as _;
+    out.write_str(&escaped)
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write the page"))
 }
 
 /// Finds `*.html` files below `dir` (at most 8 levels deep, symbolic links not followed).
@@ -296,18 +324,19 @@ mod tests {
                 "t.html",
                 "{{ csrf_token() }}|{{ url_for_security('reset_password', token='a.b') }}|\
                  {{ url_for_security('nope') }}|{{ _fsdomain('Hi %(n)s', n=name) }}|\
-                 {{ get_flashed_messages()|join(',') }}|{{ _fs_is_user_authenticated(current_user) }}",
+                 {{ get_flashed_messages()|join(',') }}|{{ _fs_is_user_authenticated(current_user) }}\
+                 |{{ q }}|{{ n }}|{{ none }}|{{ '<i>'|safe }}",
             )
             .unwrap_or_else(|e| panic!("{e}"));
         let ctx = Value::from(minijinja::value::Serde(json!({
             "_csrf_token": "tok", "_urls": {"reset_password": "/reset"},
             "name": "<b>", "_flashes": [["info", "one"], ["error", "two & three"]],
-            "current_user": {"is_authenticated": true}
+            "current_user": {"is_authenticated": true}, "q": "\"'&", "n": 3
         })));
         let out = t.render("t.html", ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             out,
-            "tok|&#x2f;reset&#x2f;a.b||Hi &lt;b&gt;|one,two &amp; three|True"
+            "tok|/reset/a.b||Hi &lt;b&gt;|one,two &amp; three|True|&quot;&#39;&amp;|3|None|<i>"
         );
         assert!(t.render("missing.html", Value::default()).is_err());
         assert!(
