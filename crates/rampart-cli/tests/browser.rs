@@ -503,6 +503,7 @@ async fn csrf_token_required(run: &mut Run) {
         "{}",
         run.body().await
     );
+    run.shot("csrf-refused").await;
     // Nothing changed: the old password still works; then the real form changes it.
     run.logout().await;
     run.login(USER.0, pw).await;

@@ -154,7 +154,6 @@ fn formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), E
             _ => escaped.push(c),
         }
     }
-    use std::fmt::Write as _;
     out.write_str(&escaped)
         .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write the page"))
 }
