@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing (PostgreSQL server, Redis server,
-# the real Flask-Security-Too from pip for compatibility tests), starts PostgreSQL and Redis on
+# Chromium and chromedriver for the browser tests, the real Flask-Security-Too from pip for
+# compatibility tests), starts PostgreSQL and Redis on
 # loopback, then runs `cargo test --workspace`. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,10 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "== installing nginx (load balancer of the multi-instance test)"
   apt_install nginx
+fi
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "== installing Chromium and chromedriver (browser tests)"
+  apt_install chromium chromium-driver
 fi
 if ! python3 -c "import flask_security, argon2, bcrypt, passlib, zxcvbn, schemathesis, gunicorn" >/dev/null 2>&1; then
   echo "== installing Flask-Security-Too (reference implementation) and schemathesis from pip"

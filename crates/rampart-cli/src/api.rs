@@ -28,10 +28,20 @@ pub struct Demo {
     pub redis: Option<rampart::redis_pool::RedisPool>,
 }
 
+/// The demo's home page template (`demo/index.html`).
+pub const HOME_TEMPLATE: &str = include_str!("../templates/demo/index.html");
+
+/// `GET /`: who is signed in, and a link to each flow.
+async fn home(page: rampart::pages::PageContext) -> axum::response::Response {
+    page.render(rampart::pages::Page::new("demo/index.html"))
+        .await
+}
+
 /// The demo's routes, each with its OpenAPI description; `test_hooks` adds
 /// `POST /api/test/stale`, `/api/test/panic` and `GET /api/test/slow`.
 pub fn routes(demo: Demo, test_hooks: bool) -> ApiRouter {
     let mut r = ApiRouter::new()
+        .route(ops::home(), home)
         .route(ops::healthz(), crate::health::healthz)
         .route(ops::public(), public)
         .route(ops::me(), me)

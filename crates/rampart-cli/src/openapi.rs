@@ -145,29 +145,50 @@ pub fn stale() -> Operation {
     )
 }
 
+pub fn home() -> Operation {
+    Operation::new(
+        Verb::Get,
+        "/",
+        "The demo's home page: who is signed in, a link to each flow",
+    )
+    .tag("demo")
+    .answers_page(200, "The page")
+}
+
 pub fn healthz() -> Operation {
     let backend = json!({"enum": ["ok", "unused", "unavailable"]});
-    Operation::new(Verb::Get, "/healthz", "Health: the database and Redis answer")
-        .tag("demo")
-        .answers(
-            200,
-            "Every backend answers",
-            object(
-                json!({"ok": {"const": true}, "database": backend, "redis": backend}),
-                &["ok", "database", "redis"],
-            ),
-        )
-        .answers(503, "A backend is unavailable", msgs())
+    Operation::new(
+        Verb::Get,
+        "/healthz",
+        "Health: the database and Redis answer",
+    )
+    .tag("demo")
+    .answers(
+        200,
+        "Every backend answers",
+        object(
+            json!({"ok": {"const": true}, "database": backend, "redis": backend}),
+            &["ok", "database", "redis"],
+        ),
+    )
+    .answers(503, "A backend is unavailable", msgs())
 }
 
 pub fn slow() -> Operation {
-    Operation::new(Verb::Get, "/api/test/slow", "Test hook: answers after 1.5 s")
-        .tag("test hooks")
-        .answers(
-            200,
-            "Always",
-            object(json!({"ok": {"const": true}, "slow": {"const": true}}), &["ok", "slow"]),
-        )
+    Operation::new(
+        Verb::Get,
+        "/api/test/slow",
+        "Test hook: answers after 1.5 s",
+    )
+    .tag("test hooks")
+    .answers(
+        200,
+        "Always",
+        object(
+            json!({"ok": {"const": true}, "slow": {"const": true}}),
+            &["ok", "slow"],
+        ),
+    )
 }
 
 pub fn panic(verb: Verb) -> Operation {

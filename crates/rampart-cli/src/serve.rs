@@ -236,6 +236,7 @@ fn security(
         .throttle_store(throttle_store)
         .mailer(mailer)
         .sms_sender(sms_sender()?)
+        .page_template("demo/index.html", api::HOME_TEMPLATE)
         .unauthz_handler(|_| api::forbidden())
         .token_expire_timestamp(|user| {
             (user.email == "shortlived@example.com")

@@ -59,13 +59,21 @@ fn failure_cases() -> Vec<(&'static str, &'static str, &'static str)> {
     ]
 }
 
-/// Replaces the value of every `name="…" value="…"` input whose name is `field` with `***`.
+/// Replaces the value of every input named `field` (its `value="…"` anywhere in the same
+/// tag) with `***`.
 fn mask_input(html: &str, field: &str) -> String {
-    let marker = format!("name=\"{field}\" value=\"");
+    let marker = format!("name=\"{field}\"");
     let mut out = String::new();
     let mut rest = html;
     while let Some(i) = rest.find(&marker) {
-        let start = i + marker.len();
+        let after = i + marker.len();
+        let tag_end = rest[after..].find('>').map_or(rest.len(), |j| after + j);
+        let Some(v) = rest[after..tag_end].find("value=\"") else {
+            out.push_str(&rest[..after]);
+            rest = &rest[after..];
+            continue;
+        };
+        let start = after + v + "value=\"".len();
         out.push_str(&rest[..start]);
         out.push_str("***");
         let end = rest[start..].find('"').map_or(rest.len(), |j| start + j);

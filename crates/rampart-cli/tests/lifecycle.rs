@@ -38,6 +38,8 @@ macro_rules! on_both_backends {
 mod compat;
 #[path = "lifecycle/flows.rs"]
 mod flows;
+#[path = "lifecycle/pages.rs"]
+mod pages;
 #[path = "lifecycle/settings.rs"]
 mod settings;
 
@@ -83,6 +85,35 @@ fn errors_of(r: &Resp, field: &str) -> Vec<String> {
 
 fn location(r: &Resp) -> String {
     r.header("location").unwrap_or_default().to_owned()
+}
+
+/// The page a browser lands on after the redirect `r` (following further redirects with the
+/// cookies set on the way, where a flashed message waits), as text. Asserts that `r` is a
+/// redirect without the message in its query (messages are flashed, not carried in URLs).
+async fn flashed(app: &App, r: &Resp) -> String {
+    assert_eq!(r.status, 302, "{r}");
+    assert!(
+        !location(r).contains('?'),
+        "a message in the redirect's query: {r}"
+    );
+    let mut jar = Jar::default();
+    jar.absorb(r);
+    let mut target = location(r);
+    for _ in 0..3 {
+        let next = app
+            .get(&target)
+            .cred(&Cred::Cookies(jar.clone()))
+            .browser()
+            .send()
+            .await;
+        if next.status != 302 {
+            assert_eq!(next.status, 200, "{next}");
+            return next.text;
+        }
+        jar.absorb(&next);
+        target = location(&next);
+    }
+    panic!("too many redirects from {target}");
 }
 
 async fn post_json(app: &App, path: &str, body: Value) -> Resp {

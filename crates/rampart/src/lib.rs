@@ -77,6 +77,8 @@
 //! - [`datastore`] and [`model`]: the user datastore trait and Flask-Security's data model;
 //! - [`sql`]: the datastore and session store on SQLite and PostgreSQL;
 //! - [`accounts`]: account administration shared by the CLI and the views;
+//! - [`pages`], [`static_files`]: the HTML pages (Flask-Security's templates, overridable
+//!   from `SECURITY_TEMPLATE_DIR`), flashed messages, and the stylesheet;
 //! - [`lifecycle`], [`mail`], [`events`]: registration, confirmation, reset and change
 //!   flows, their emails (SMTP or an outbox directory, from a background queue) and
 //!   Flask-Security's signals as typed events.
@@ -99,10 +101,12 @@ pub mod lifecycle;
 pub mod mail;
 pub mod messages;
 pub mod openapi;
+pub mod pages;
 pub mod redirect;
 pub mod redis_pool;
 pub mod security;
 pub mod session;
+pub mod static_files;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;

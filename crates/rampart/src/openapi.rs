@@ -241,6 +241,17 @@ impl Operation {
         self
     }
 
+    /// Adds an answer that is an HTML page for every client (no JSON).
+    pub fn answers_page(mut self, status: u16, description: &'static str) -> Self {
+        self.answers.push(Answer {
+            status,
+            description,
+            schema: None,
+            html: true,
+        });
+        self
+    }
+
     /// Adds a redirect answer (no JSON body).
     pub fn redirects(mut self, status: u16, description: &'static str) -> Self {
         self.answers.push(Answer {

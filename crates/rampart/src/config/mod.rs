@@ -26,6 +26,7 @@ mod headers;
 mod keys;
 mod lifecycle;
 mod mfa;
+mod pages;
 mod password;
 mod pools;
 mod source;
@@ -37,6 +38,7 @@ use std::path::Path;
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
 pub use mfa::MfaConfig;
 pub(crate) use mfa::normalize_method;
+pub use pages::{PAGE_NAMES, PagesConfig, template_key};
 pub use pools::PoolConfig;
 use source::Source;
 
@@ -223,6 +225,9 @@ pub struct SecurityConfig {
     /// Two-factor, recovery codes and unified sign-in (`SECURITY_TWO_FACTOR_*`,
     /// `SECURITY_TOTP_*`, `SECURITY_US_*`, …).
     pub mfa: MfaConfig,
+    /// HTML page settings (`SECURITY_TEMPLATE_DIR`, `SECURITY_*_TEMPLATE`,
+    /// `SECURITY_FLASH_MESSAGES`, `SECURITY_STATIC_FOLDER_URL`).
+    pub pages: PagesConfig,
 }
 
 impl Default for SecurityConfig {
@@ -283,6 +288,7 @@ impl Default for SecurityConfig {
             pools: PoolConfig::default(),
             lifecycle: LifecycleConfig::default(),
             mfa: MfaConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -437,6 +443,7 @@ impl SecurityConfig {
             pools: pools::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
             mfa: mfa::read(&mut s)?,
+            pages: pages::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

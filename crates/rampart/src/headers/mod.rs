@@ -74,14 +74,16 @@ impl<S: Send + Sync> FromRequestParts<S> for CspNonce {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(CspNonce(
-            parts
-                .extensions
-                .get::<NonceSlot>()
-                .map(|slot| slot.0.get_or_init(new_nonce).clone())
-                .unwrap_or_default(),
-        ))
+        Ok(CspNonce(request_nonce(&parts.extensions)))
     }
+}
+
+/// The nonce of the request these extensions belong to, made now if no one asked before (so
+/// the response's policy carries it); empty outside the header layer.
+pub(crate) fn request_nonce(ext: &axum::http::Extensions) -> String {
+    ext.get::<NonceSlot>()
+        .map(|slot| slot.0.get_or_init(new_nonce).clone())
+        .unwrap_or_default()
 }
 
 /// The request's nonce, made on first use and shared with the response step.

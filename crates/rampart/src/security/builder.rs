@@ -35,6 +35,9 @@ pub enum BuildError {
     /// The email templates could not be loaded.
     #[error(transparent)]
     Templates(#[from] crate::mail::TemplateError),
+    /// The page templates could not be loaded (`SECURITY_TEMPLATE_DIR`, an override).
+    #[error(transparent)]
+    Pages(#[from] crate::pages::PageError),
     /// The password settings are invalid.
     #[error("{key}: {message}")]
     Password {
@@ -61,6 +64,8 @@ pub struct SecurityBuilder {
     templates: Option<crate::mail::Templates>,
     translator: Option<Arc<dyn crate::messages::Translate>>,
     sms: Option<Arc<dyn crate::two_factor::SmsSender>>,
+    pages: crate::pages::PageTemplates,
+    page_error: Option<crate::pages::PageError>,
 }
 
 impl SecurityBuilder {
@@ -83,6 +88,8 @@ impl SecurityBuilder {
             templates: None,
             translator: None,
             sms: None,
+            pages: crate::pages::PageTemplates::default(),
+            page_error: None,
         }
     }
 
@@ -125,6 +132,24 @@ impl SecurityBuilder {
     /// `SECURITY_EMAIL_TEMPLATE_DIR` and the subject keys).
     pub fn email_templates(mut self, templates: crate::mail::Templates) -> Self {
         self.templates = Some(templates);
+        self
+    }
+
+    /// Replaces the whole set of page templates (by default Rampart's, see
+    /// [`crate::pages`]); `SECURITY_TEMPLATE_DIR` still applies on top.
+    pub fn page_templates(mut self, templates: crate::pages::PageTemplates) -> Self {
+        self.pages = templates;
+        self
+    }
+
+    /// Adds or replaces one page template (`security/login_user.html`, or an application
+    /// page such as `demo/index.html`). A source that does not compile fails
+    /// [`build`](Self::build).
+    pub fn page_template(mut self, name: &str, source: &str) -> Self {
+        match self.pages.clone().with_template(name, source) {
+            Ok(t) => self.pages = t,
+            Err(e) => self.page_error = Some(e),
+        }
         self
     }
 
@@ -221,6 +246,14 @@ impl SecurityBuilder {
             self.throttle_clock
                 .unwrap_or_else(|| Arc::new(crate::throttle::SystemClock)),
         );
+        if let Some(e) = self.page_error {
+            return Err(e.into());
+        }
+        let templates = match &c.pages.template_dir {
+            Some(dir) => self.pages.with_dir(dir)?,
+            None => self.pages,
+        };
+        let pages = crate::pages::Pages::new(c, templates);
         let lifecycle = lifecycle_services(
             c,
             keys.clone(),
@@ -244,6 +277,7 @@ impl SecurityBuilder {
                 token_expiry: self.token_expiry,
                 throttle,
                 lifecycle,
+                pages,
                 headers: self
                     .headers
                     .unwrap_or_else(|| self.config.headers.clone())

@@ -67,6 +67,7 @@ pub(crate) struct Inner {
     pub(crate) throttle: crate::throttle::Throttle,
     pub(crate) lifecycle: crate::lifecycle::Lifecycle,
     pub(crate) mfa: crate::two_factor::Services,
+    pub(crate) pages: crate::pages::Pages,
 }
 
 impl std::fmt::Debug for Security {
@@ -122,6 +123,11 @@ impl Security {
         &self.inner.lifecycle.events
     }
 
+    /// The page templates and what they need from the configuration (see [`crate::pages`]).
+    pub fn pages(&self) -> &crate::pages::Pages {
+        &self.inner.pages
+    }
+
     /// The message texts with the configuration's `SECURITY_MSG_*` overrides.
     pub fn messages(&self) -> &crate::messages::Messages {
         &self.inner.lifecycle.messages
@@ -148,7 +154,8 @@ impl Security {
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
-        app.merge(endpoints.with_state(()))
+        let files = crate::static_files::routes(&self.config().pages.static_folder_url);
+        app.merge(endpoints.merge(files).with_state(()))
             .layer(service::SecurityLayer::new(self))
     }
 }

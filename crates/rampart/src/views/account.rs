@@ -17,6 +17,7 @@ use crate::authn::{self, ClientAddr, CurrentUser};
 use crate::envelope::{Envelope, wants_json};
 use crate::extract::{Mechanisms, Rejection, SessionOrToken};
 use crate::lifecycle::SendError;
+use crate::pages::{Page, PageContext};
 use crate::security::{Security, handlers};
 use crate::session::AuthSession;
 
@@ -30,6 +31,8 @@ pub(crate) struct Ctx {
     pub(crate) headers: HeaderMap,
     /// The client address (the reset throttle counts per address).
     pub(crate) addr: ClientAddr,
+    /// What a page needs from this request (browsers).
+    pub(crate) page: PageContext,
 }
 
 impl Ctx {
@@ -41,6 +44,29 @@ impl Ctx {
     /// A message with placeholders filled.
     pub(crate) fn msg_with(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.sec.messages().format(key, args)
+    }
+
+    /// Renders a page for this request.
+    pub(crate) async fn render(&self, page: Page) -> Response {
+        self.page.render(page).await
+    }
+
+    /// Flashes a message for the next page (when `SECURITY_FLASH_MESSAGES` is on). A store
+    /// failure is logged: the message is lost, the answer is not.
+    pub(crate) async fn flash(&self, category: &str, message: &str) {
+        if !self.sec.pages().flashes() {
+            return;
+        }
+        if let Err(e) = crate::pages::flash::flash(&self.session.0, category, message).await {
+            tracing::warn!(error = %e, "cannot flash a message");
+        }
+    }
+
+    /// Flashes the message of key `key` (text `text`, its category from the key) and
+    /// redirects to `target`: Flask-Security's browser answer outside SPA mode.
+    pub(crate) async fn flash_redirect(&self, target: &str, key: &str, text: &str) -> Response {
+        self.flash(crate::messages::category(key), text).await;
+        redirect_with(self, target, &[])
     }
 }
 
@@ -60,7 +86,9 @@ pub(crate) async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
         .map_err(IntoResponse::into_response)?;
     let Query(query) =
         Query::<HashMap<String, String>>::try_from_uri(&parts.uri).unwrap_or(Query(HashMap::new()));
+    let page = PageContext::from_parts(&sec, parts, current.as_ref().map(|u| u.user.clone()));
     Ok(Ctx {
+        page,
         json: wants_json(&parts.headers),
         addr: crate::authn::client_addr(&parts.extensions),
         headers: parts.headers.clone(),
@@ -116,8 +144,14 @@ impl Errors {
         Self(self.0.into_iter().filter(|(f, _)| *f != field).collect())
     }
 
+    /// The messages alone.
     pub(crate) fn messages(&self) -> Vec<String> {
         self.0.iter().map(|(_, m)| m.clone()).collect()
+    }
+
+    /// `(field, message)` pairs for a page's form.
+    pub(crate) fn pairs(&self) -> Vec<(&str, String)> {
+        self.0.iter().map(|(f, m)| (*f, m.clone())).collect()
     }
 
     /// The JSON 400 with `errors` and `field_errors`.
@@ -230,8 +264,8 @@ pub(crate) fn redirect_with(ctx: &Ctx, base: &str, params: &[(&str, &str)]) -> R
 }
 
 /// The answer to a link opened from an email that failed: SPA views get `?error=`/`?info=`,
-/// browsers a redirect to `fallback` (with the message, as Flask-Security flashes it).
-pub(crate) fn link_problem(
+/// browsers a redirect to the error view or `fallback` with the message flashed.
+pub(crate) async fn link_problem(
     ctx: &Ctx,
     error_view: &str,
     fallback: &str,
@@ -246,7 +280,7 @@ pub(crate) fn link_problem(
         return redirect_with(ctx, view, &[(category, text)]);
     }
     let target = l.view(error_view).unwrap_or(fallback).to_owned();
-    redirect_with(ctx, &target, &[(category, text)])
+    ctx.flash_redirect(&target, key, text).await
 }
 
 /// `UserMixin.get_redirect_qparams`: `email`, `identity` and the message.

@@ -7,14 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use crate::authn::CurrentUser;
 use crate::events::Event;
 use crate::extract::{AuthRequired, FreshRequired};
 use crate::lifecycle::user_context;
 use crate::mail::EmailKind;
-use crate::security::handlers;
+use crate::pages::{Field, Form, Page};
 
 async fn caller(parts: &mut axum::http::request::Parts) -> Result<(Ctx, CurrentUser), Response> {
     let user = AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(parts, &())
@@ -48,17 +47,35 @@ pub(crate) async fn get(req: Request) -> Response {
         )
         .await;
     }
-    page(&ctx, &[]).await
+    page(&ctx, &user, &Errors::default()).await
 }
 
-async fn page(ctx: &Ctx, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let inputs = [
-        Input::password("password", "Password", "current-password"),
-        Input::password("new_password", "New Password", "new-password"),
-        Input::password("new_password_confirm", "Retype Password", "new-password"),
-    ];
-    form("Change password", &csrf, &inputs, errors, &[])
+/// `security/change_password.html` with the form `change_password_form` (the current
+/// password only when the user has one; the address read-only for password managers).
+async fn page(ctx: &Ctx, user: &CurrentUser, errors: &Errors) -> Response {
+    let active = user.password.is_some();
+    let mut form =
+        Form::new().field(Field::identity_email("Email Address", &user.email).readonly());
+    if active {
+        form = form.field(Field::password("password", "Password", "current-password"));
+    }
+    let form = form
+        .field(Field::password(
+            "new_password",
+            "New Password",
+            "new-password",
+        ))
+        .field(Field::password(
+            "new_password_confirm",
+            "Retype Password",
+            "new-password",
+        ))
+        .submit("Change Password")
+        .errors(errors.pairs());
+    let page = Page::new("security/change_password.html")
+        .form("change_password_form", &form)
+        .with("active_password", active);
+    ctx.render(page).await
 }
 
 /// `POST /change {password, new_password, new_password_confirm}`.
@@ -115,7 +132,7 @@ pub(crate) async fn post(req: Request) -> Response {
         if ctx.json {
             return errors.into_json();
         }
-        return page(&ctx, &errors.messages()).await;
+        return page(&ctx, &user, &errors).await;
     };
     let updated = match super::reset::set_password(&ctx, &user, &new_password).await {
         Ok(Some(u)) => u,
@@ -125,7 +142,7 @@ pub(crate) async fn post(req: Request) -> Response {
             if ctx.json {
                 return errors.into_json();
             }
-            return page(&ctx, &errors.messages()).await;
+            return page(&ctx, &user, &errors).await;
         }
         Err(r) => return r,
     };
@@ -161,7 +178,8 @@ pub(crate) async fn post(req: Request) -> Response {
         account::json_ok(&ctx, vec![("user", payload)]).await
     } else {
         let target = account::view_or(&ctx, "POST_CHANGE_VIEW", &c.post_login_view);
-        handlers::found(&target)
+        ctx.flash_redirect(&target, "PASSWORD_CHANGE", &ctx.msg("PASSWORD_CHANGE"))
+            .await
     };
     if renewed && had_remember_cookie(&ctx, &user) {
         // As Flask-Security: the caller's remember-me cookie follows the new identity.

@@ -8,7 +8,6 @@ use rampart_core::model::{User, naive_utcnow};
 use serde_json::{Value, json};
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use crate::authn::CurrentUser;
 use crate::events::Event;
@@ -16,6 +15,7 @@ use crate::extract::FreshRequired;
 use crate::lifecycle::links::LinkStatus;
 use crate::lifecycle::{SendError, format_within, user_context, within};
 use crate::mail::EmailKind;
+use crate::pages::{Field, Form, Page};
 
 async fn caller(parts: &mut axum::http::request::Parts) -> Result<(Ctx, CurrentUser), Response> {
     let user = FreshRequired::from_request_parts(parts, &())
@@ -35,7 +35,7 @@ pub(crate) async fn get(req: Request) -> Response {
     if ctx.json {
         return ok(&ctx, &user).await;
     }
-    page(&ctx, &user, "", &[], &super::confirm::query_messages(&ctx)).await
+    page(&ctx, &user, "", &Errors::default(), None).await
 }
 
 async fn ok(ctx: &Ctx, user: &User) -> Response {
@@ -49,11 +49,26 @@ async fn ok(ctx: &Ctx, user: &User) -> Response {
     .await
 }
 
-async fn page(ctx: &Ctx, user: &User, email: &str, errors: &[String], info: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let mut info = info.to_vec();
-    info.push(format!("Current email: {}", user.email));
-    form("Change email", &csrf, &[Input::email(email)], errors, &info)
+/// `security/change_email.html` with the form `change_email_form`, `current_email` and an
+/// optional success message.
+async fn page(
+    ctx: &Ctx,
+    user: &User,
+    email: &str,
+    errors: &Errors,
+    sent: Option<String>,
+) -> Response {
+    let form = Form::new()
+        .field(Field::email("New Email Address", email))
+        .submit("Change Email")
+        .errors(errors.pairs());
+    let mut page = Page::new("security/change_email.html")
+        .form("change_email_form", &form)
+        .with("current_email", &user.email);
+    if let Some(m) = sent {
+        page = page.message(crate::messages::category("CHANGE_EMAIL_SENT"), m);
+    }
+    ctx.render(page).await
 }
 
 /// `POST /change-email {email}`.
@@ -104,8 +119,8 @@ pub(crate) async fn post(req: Request) -> Response {
             &ctx,
             &user,
             &f.text("email").unwrap_or_default(),
-            &errors.messages(),
-            &[],
+            &errors,
+            None,
         )
         .await;
     }
@@ -114,7 +129,7 @@ pub(crate) async fn post(req: Request) -> Response {
     }
     let new_email = email.unwrap_or_default();
     let info = ctx.msg_with("CHANGE_EMAIL_SENT", &[("email", &new_email)]);
-    page(&ctx, &user, "", &[], &[info]).await
+    page(&ctx, &user, "", &Errors::default(), Some(info)).await
 }
 
 /// Renders the instructions for `new_email` and, when `send`, queues them.
@@ -152,16 +167,6 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
     let sec = &ctx.sec;
     let c = sec.config();
     let l = &c.lifecycle;
-    let invalid = |ctx: &Ctx| {
-        let m = ctx.msg("API_ERROR");
-        account::link_problem(
-            ctx,
-            "CHANGE_EMAIL_ERROR_VIEW",
-            &l.change_email_url,
-            "API_ERROR",
-            &m,
-        )
-    };
     let bound = match sec.lifecycle().links().check(
         &token,
         &l.change_email_salt,
@@ -177,16 +182,17 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
                 &l.change_email_url,
                 "CHANGE_EMAIL_EXPIRED",
                 &m,
-            );
+            )
+            .await;
         }
-        LinkStatus::Invalid => return invalid(&ctx),
+        LinkStatus::Invalid => return invalid(&ctx).await,
     };
     let Some(new_email) = bound.new_email.clone() else {
-        return invalid(&ctx);
+        return invalid(&ctx).await;
     };
     let user = match sec.store().find_user_by_uniquifier(&bound.uniquifier).await {
         Ok(Some(u)) => u,
-        Ok(None) => return invalid(&ctx),
+        Ok(None) => return invalid(&ctx).await,
         Err(e) => return account::backend(e),
     };
     let links = sec.lifecycle().links();
@@ -195,11 +201,11 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
         bound.binding.as_deref(),
         Some(&user.email.to_lowercase()),
     ) {
-        return invalid(&ctx);
+        return invalid(&ctx).await;
     }
     match sec.store().find_user_by_email(&new_email).await {
         Ok(None) => {}
-        Ok(Some(_)) => return invalid(&ctx),
+        Ok(Some(_)) => return invalid(&ctx).await,
         Err(e) => return account::backend(e),
     }
     let old_email = user.email.clone();
@@ -208,7 +214,7 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
     updated.confirmed_at = Some(naive_utcnow());
     let user = match sec.store().update_user(&updated).await {
         Ok(u) => u,
-        Err(rampart_core::DatastoreError::AlreadyExists { .. }) => return invalid(&ctx),
+        Err(rampart_core::DatastoreError::AlreadyExists { .. }) => return invalid(&ctx).await,
         Err(e) => return account::backend(e),
     };
     tracing::info!(user_id = user.id, "email changed");
@@ -233,5 +239,13 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
         return account::redirect_with(&ctx, view, &account::user_qparams(&user, category, &m));
     }
     let target = account::view_or(&ctx, "POST_CHANGE_EMAIL_VIEW", &c.post_login_view);
-    account::redirect_with(&ctx, &target, &[(category, &m)])
+    ctx.flash_redirect(&target, "CHANGE_EMAIL_CONFIRMED", &m)
+        .await
+}
+
+/// An unusable change-email link.
+async fn invalid(ctx: &Ctx) -> Response {
+    let m = ctx.msg("API_ERROR");
+    let url = &ctx.sec.config().lifecycle.change_email_url;
+    account::link_problem(ctx, "CHANGE_EMAIL_ERROR_VIEW", url, "API_ERROR", &m).await
 }

@@ -6,14 +6,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use crate::authn::CurrentUser;
 use crate::events::Event;
 use crate::extract::FreshRequired;
 use crate::lifecycle::user_context;
 use crate::mail::EmailKind;
-use crate::security::handlers;
+use crate::pages::{Field, Form, Page};
 
 async fn caller(parts: &mut axum::http::request::Parts) -> Result<(Ctx, CurrentUser), Response> {
     let user = FreshRequired::from_request_parts(parts, &())
@@ -41,19 +40,24 @@ pub(crate) async fn get(req: Request) -> Response {
         )
         .await;
     }
-    page(&ctx, &[]).await
+    page(&ctx, &user, &Errors::default()).await
 }
 
-async fn page(ctx: &Ctx, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let input = Input {
-        name: "username",
-        label: "Username",
-        kind: "text",
-        value: "",
-        autocomplete: "username",
-    };
-    form("Change username", &csrf, &[input], errors, &[])
+/// `security/change_username.html` with the form `change_username_form` and
+/// `current_username`.
+async fn page(ctx: &Ctx, user: &CurrentUser, errors: &Errors) -> Response {
+    let form = Form::new()
+        .field(
+            Field::text("username", "Username", "")
+                .autocomplete("username")
+                .required(),
+        )
+        .submit("Change Username")
+        .errors(errors.pairs());
+    let page = Page::new("security/change_username.html")
+        .form("change_username_form", &form)
+        .with("current_username", &user.username);
+    ctx.render(page).await
 }
 
 /// `POST /change-username {username}`.
@@ -95,7 +99,7 @@ pub(crate) async fn post(req: Request) -> Response {
         if ctx.json {
             return errors.into_json();
         }
-        return page(&ctx, &errors.messages()).await;
+        return page(&ctx, &user, &errors).await;
     };
     let old_username = user.username.clone();
     let mut updated = (*user.user).clone();
@@ -110,7 +114,7 @@ pub(crate) async fn post(req: Request) -> Response {
             return if ctx.json {
                 errors.into_json()
             } else {
-                page(&ctx, &errors.messages()).await
+                page(&ctx, &user, &errors).await
             };
         }
         Err(e) => return account::backend(e),
@@ -134,5 +138,6 @@ pub(crate) async fn post(req: Request) -> Response {
         return account::json_ok(&ctx, vec![("user", json!({}))]).await;
     }
     let target = account::view_or(&ctx, "POST_CHANGE_USERNAME_VIEW", &c.post_login_view);
-    handlers::found(&target)
+    ctx.flash_redirect(&target, "USERNAME_CHANGE", &ctx.msg("USERNAME_CHANGE"))
+        .await
 }

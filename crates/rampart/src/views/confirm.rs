@@ -7,13 +7,13 @@ use rampart_core::model::{User, naive_utcnow};
 use serde_json::json;
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use super::form::Fields;
 use crate::events::Event;
 use crate::lifecycle::links::LinkStatus;
 use crate::lifecycle::{SendError, format_within, user_context, within};
 use crate::mail::EmailKind;
+use crate::pages::{Field, Form, Page};
 
 /// `GET /confirm`.
 pub(crate) async fn get(req: Request) -> Response {
@@ -26,26 +26,22 @@ pub(crate) async fn get(req: Request) -> Response {
         return account::json_ok(&ctx, vec![]).await;
     }
     let email = ctx.query.get("email").cloned().unwrap_or_default();
-    page(&ctx, &email, &[], &query_messages(&ctx)).await
+    page(&ctx, &email, &Errors::default(), None).await
 }
 
-/// `?info=` / `?error=` of a redirect to this page, shown as Flask-Security flashes them.
-pub(crate) fn query_messages(ctx: &Ctx) -> Vec<String> {
-    ["info", "error", "success"]
-        .iter()
-        .filter_map(|k| ctx.query.get(*k).cloned())
-        .collect()
-}
-
-async fn page(ctx: &Ctx, email: &str, errors: &[String], info: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    form(
-        "Resend confirmation instructions",
-        &csrf,
-        &[Input::email(email)],
-        errors,
-        info,
-    )
+/// `security/send_confirmation.html` with the form `send_confirmation_form` and an optional
+/// success message.
+async fn page(ctx: &Ctx, email: &str, errors: &Errors, sent: Option<String>) -> Response {
+    let form = Form::new()
+        .field(Field::email("Email Address", email))
+        .submit("Resend Confirmation Instructions")
+        .errors(errors.pairs());
+    let mut page =
+        Page::new("security/send_confirmation.html").form("send_confirmation_form", &form);
+    if let Some(m) = sent {
+        page = page.message(crate::messages::category("CONFIRMATION_REQUEST"), m);
+    }
+    ctx.render(page).await
 }
 
 /// `POST /confirm {email}`.
@@ -114,9 +110,9 @@ async fn answer(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
     let email = f.text("email").unwrap_or_default();
     if errors.is_empty() {
         let info = ctx.msg_with("CONFIRMATION_REQUEST", &[("email", &email)]);
-        return page(ctx, &email, &[], &[info]).await;
+        return page(ctx, &email, &errors, Some(info)).await;
     }
-    page(ctx, &email, &errors.messages(), &[]).await
+    page(ctx, &email, &errors, None).await
 }
 
 /// Queues the confirmation instructions.
@@ -175,13 +171,14 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
                 &l.confirm_url,
                 "CONFIRMATION_EXPIRED",
                 &m,
-            );
+            )
+            .await;
         }
-        LinkStatus::Invalid => return invalid(&ctx),
+        LinkStatus::Invalid => return invalid(&ctx).await,
     };
     let user = match sec.store().find_user_by_uniquifier(&bound.uniquifier).await {
         Ok(Some(u)) => u,
-        Ok(None) => return invalid(&ctx),
+        Ok(None) => return invalid(&ctx).await,
         Err(e) => return account::backend(e),
     };
     let links = sec.lifecycle().links();
@@ -190,7 +187,7 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
         bound.binding.as_deref(),
         Some(&user.email.to_lowercase()),
     ) {
-        return invalid(&ctx);
+        return invalid(&ctx).await;
     }
     if user.is_confirmed() {
         let m = ctx.msg("ALREADY_CONFIRMED");
@@ -200,7 +197,8 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
             &l.confirm_url,
             "ALREADY_CONFIRMED",
             &m,
-        );
+        )
+        .await;
     }
     let mut updated = user.clone();
     updated.confirmed_at = Some(naive_utcnow());
@@ -216,7 +214,8 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
                 &l.confirm_url,
                 "ALREADY_CONFIRMED",
                 &m,
-            );
+            )
+            .await;
         }
         Err(e) => return account::backend(e),
     };
@@ -255,10 +254,10 @@ pub(crate) async fn confirm_token(Path(token): Path<String>, req: Request) -> Re
         c.login_url.clone()
     };
     let target = account::view_or(&ctx, "POST_CONFIRM_VIEW", &fallback);
-    account::redirect_with(&ctx, &target, &[(category, &m)])
+    ctx.flash_redirect(&target, "EMAIL_CONFIRMED", &m).await
 }
 
-fn invalid(ctx: &Ctx) -> Response {
+async fn invalid(ctx: &Ctx) -> Response {
     let l = &ctx.sec.config().lifecycle;
     let m = ctx.msg("INVALID_CONFIRMATION_TOKEN");
     account::link_problem(
@@ -268,4 +267,5 @@ fn invalid(ctx: &Ctx) -> Response {
         "INVALID_CONFIRMATION_TOKEN",
         &m,
     )
+    .await
 }

@@ -3,19 +3,18 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, Request};
-use axum::http::request::Parts;
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_core::model::{User, naive_utcnow};
 use serde_json::{Map, Value, json};
 
+use super::account::{Ctx, context};
 use super::form::Fields;
-use super::page;
-use crate::authn::{self, ClientAddr, CurrentUser};
-use crate::envelope::{Envelope, wants_json};
-use crate::extract::SessionOrToken;
-use crate::extract::{Mechanisms, Rejection};
+use crate::authn::{self, ClientAddr};
+use crate::envelope::Envelope;
+use crate::extract::Rejection;
+use crate::pages::{Field, Form, Page};
 use crate::redirect;
 use crate::security::{Security, handlers};
 use crate::session::{AuthSession, SessionError};
@@ -24,42 +23,6 @@ use crate::session::{AuthSession, SessionError};
 pub(crate) fn confirmation_ok(sec: &Security, user: &User) -> bool {
     let c = sec.config();
     !c.confirmable || c.login_without_confirmation || user.is_confirmed()
-}
-
-struct Ctx {
-    sec: Security,
-    session: AuthSession,
-    current: Option<CurrentUser>,
-    json: bool,
-    query: HashMap<String, String>,
-    headers: HeaderMap,
-    addr: ClientAddr,
-}
-
-async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
-    let sec = crate::authn::installed(&parts.extensions)
-        .cloned()
-        .ok_or_else(|| Rejection::NotInstalled.into_response())?;
-    let session = parts
-        .extensions
-        .get::<tower_sessions::Session>()
-        .cloned()
-        .map(AuthSession)
-        .ok_or_else(|| Rejection::NotInstalled.into_response())?;
-    let current = authn::authenticate(parts, &sec, SessionOrToken::LIST)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let Query(query) =
-        Query::<HashMap<String, String>>::try_from_uri(&parts.uri).unwrap_or(Query(HashMap::new()));
-    Ok(Ctx {
-        json: wants_json(&parts.headers),
-        addr: crate::authn::client_addr(&parts.extensions),
-        headers: parts.headers.clone(),
-        sec,
-        session,
-        current,
-        query,
-    })
 }
 
 fn backend(e: SessionError) -> Response {
@@ -94,7 +57,33 @@ pub(crate) async fn get(req: Request) -> Response {
         return handlers::found(&ctx.sec.config().post_login_view);
     }
     let next = ctx.query.get("next").cloned().unwrap_or_default();
-    page::login_form(&csrf, "", &next, &[])
+    ctx.render(login_page(&ctx, "", &next, false, Vec::new()))
+        .await
+}
+
+/// `security/login_user.html` with the form `login_user_form`.
+fn login_page(
+    ctx: &Ctx,
+    email: &str,
+    next: &str,
+    remember: bool,
+    errors: Vec<(&str, String)>,
+) -> Page {
+    let c = ctx.sec.config();
+    let mut form = Form::new().field(Field::identity_email("Email Address", email));
+    if c.username_enable {
+        form = form.field(Field::text("username", "Username", "").autocomplete("username"));
+    }
+    form = form
+        .field(Field::password("password", "Password", "current-password"))
+        .field(Field::checkbox("remember", "Remember Me", remember));
+    if !next.is_empty() {
+        form = form.field(Field::hidden("next", next));
+    }
+    let form = form.submit("Login").errors(errors);
+    Page::new("security/login_user.html")
+        .form("login_user_form", &form)
+        .with("identity_attributes", identity_attributes(&ctx.sec))
 }
 
 fn identity_attributes(sec: &Security) -> Value {
@@ -337,17 +326,11 @@ async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
         }
         return env.into_response();
     }
-    let csrf = ctx
-        .sec
-        .inner
-        .csrf
-        .token_for(&ctx.session)
-        .await
-        .unwrap_or_default();
-    let messages: Vec<String> = errors.into_iter().map(|(_, m)| m).collect();
     let email = f.text("email").unwrap_or_default();
     let next = f.text("next").unwrap_or_default();
-    page::login_form(&csrf, &email, &next, &messages)
+    let remember = f.flag("remember").unwrap_or(false);
+    ctx.render(login_page(ctx, &email, &next, remember, errors))
+        .await
 }
 
 /// `429` with `Retry-After`: the envelope for JSON clients, the form with the message for
@@ -356,17 +339,11 @@ async fn throttled(ctx: &Ctx, f: &Fields, retry_after: std::time::Duration) -> R
     if ctx.json {
         return crate::throttle::throttled_json(retry_after);
     }
-    let csrf = ctx
-        .sec
-        .inner
-        .csrf
-        .token_for(&ctx.session)
-        .await
-        .unwrap_or_default();
     let email = f.text("email").unwrap_or_default();
     let next = f.text("next").unwrap_or_default();
     let message = crate::throttle::THROTTLED_MESSAGE.to_owned();
-    let mut response = page::login_form(&csrf, &email, &next, &[message]);
+    let page = login_page(ctx, &email, &next, false, vec![("", message)]);
+    let mut response = ctx.render(page).await;
     crate::throttle::mark_throttled(&mut response, retry_after);
     response
 }

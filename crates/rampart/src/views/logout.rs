@@ -34,7 +34,8 @@ pub(crate) async fn post(req: Request) -> Response {
             }
             .into_response();
         }
-        return confirm_page(&sec, &parts, error).await;
+        let user = current.as_ref().map(|u| u.user.clone());
+        return confirm_page(&sec, &parts, user, error).await;
     }
     if let Some(session) = parts.extensions.get::<tower_sessions::Session>()
         && let Err(e) = AuthSession(session.clone()).logout().await
@@ -78,28 +79,19 @@ pub(crate) async fn post(req: Request) -> Response {
 async fn confirm_page(
     sec: &Security,
     parts: &axum::http::request::Parts,
+    user: Option<std::sync::Arc<rampart_core::model::User>>,
     error: crate::csrf::CsrfError,
 ) -> Response {
     tracing::info!(reason = %error, "logout without a valid CSRF token");
-    let token = match parts.extensions.get::<tower_sessions::Session>() {
-        Some(s) => sec
-            .inner
-            .csrf
-            .token_for(&AuthSession(s.clone()))
-            .await
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out</title>\
-         </head><body><main><h1>Sign out?</h1><p class=\"error\">{error}</p>\
-         <form method=\"post\" action=\"{action}\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">\
-         <button type=\"submit\">Sign out</button></form></main></body></html>",
-        action = super::page::escape(&sec.config().logout_url),
-        token = super::page::escape(&token),
-    );
-    (StatusCode::BAD_REQUEST, axum::response::Html(body)).into_response()
+    let form = crate::pages::Form::new()
+        .submit("Sign Out")
+        .errors([("", error.to_string())]);
+    let page = crate::pages::Page::new("security/logout_user.html")
+        .form("logout_form", &form)
+        .status(StatusCode::BAD_REQUEST);
+    crate::pages::PageContext::from_parts(sec, parts, user)
+        .render(page)
+        .await
 }
 
 /// `next` from the form body (which wins) or the query string.

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::page::escape;
+use crate::pages::escape_html as escape;
 
 fn errors_html(errors: &[String]) -> String {
     errors

@@ -2,7 +2,6 @@
 //! browsers with a page or a redirect.
 
 mod account;
-mod account_page;
 mod account_rules;
 mod change;
 mod change_email;
@@ -14,7 +13,6 @@ mod logout;
 mod mfa_page;
 mod operations;
 mod operations_mfa;
-mod page;
 mod recovery;
 mod register;
 mod reset;
@@ -54,8 +52,14 @@ fn us_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
     }
     let setup_token = format!("{}/{{token}}", m.us_setup_url);
     r = r
-        .route(mop::us_signin_get(&m.us_signin_url), unified_signin::signin_get)
-        .route(mop::us_signin_post(&m.us_signin_url), unified_signin::signin_post)
+        .route(
+            mop::us_signin_get(&m.us_signin_url),
+            unified_signin::signin_get,
+        )
+        .route(
+            mop::us_signin_post(&m.us_signin_url),
+            unified_signin::signin_post,
+        )
         .route(
             mop::us_send_code(&m.us_signin_send_code_url, true),
             unified_signin::signin_send_code,
@@ -69,8 +73,14 @@ fn us_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
         );
     if c.freshness_secs >= 0 {
         r = r
-            .route(mop::us_verify_get(&m.us_verify_url), unified_signin::verify_get)
-            .route(mop::us_verify_post(&m.us_verify_url), unified_signin::verify_post)
+            .route(
+                mop::us_verify_get(&m.us_verify_url),
+                unified_signin::verify_get,
+            )
+            .route(
+                mop::us_verify_post(&m.us_verify_url),
+                unified_signin::verify_post,
+            )
             .route(
                 mop::us_send_code(&m.us_verify_send_code_url, false),
                 unified_signin::verify_send_code,
@@ -87,13 +97,28 @@ fn mfa_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
         let setup_token = format!("{}/{{token}}", m.two_factor_setup_url);
         let validate = &m.two_factor_token_validation_url;
         r = r
-            .route(mop::tf_setup_get(&m.two_factor_setup_url), two_factor::setup_get)
-            .route(mop::tf_setup_post(&m.two_factor_setup_url), two_factor::setup_post)
-            .route(mop::tf_setup_token(&setup_token), two_factor::setup_validate)
+            .route(
+                mop::tf_setup_get(&m.two_factor_setup_url),
+                two_factor::setup_get,
+            )
+            .route(
+                mop::tf_setup_post(&m.two_factor_setup_url),
+                two_factor::setup_post,
+            )
+            .route(
+                mop::tf_setup_token(&setup_token),
+                two_factor::setup_validate,
+            )
             .route(mop::tf_validate_get(validate), two_factor::validate_get)
             .route(mop::tf_validate_post(validate), two_factor::validate_post)
-            .route(mop::tf_rescue_get(&m.two_factor_rescue_url), tf_rescue::rescue_get)
-            .route(mop::tf_rescue_post(&m.two_factor_rescue_url), tf_rescue::rescue_post);
+            .route(
+                mop::tf_rescue_get(&m.two_factor_rescue_url),
+                tf_rescue::rescue_get,
+            )
+            .route(
+                mop::tf_rescue_post(&m.two_factor_rescue_url),
+                tf_rescue::rescue_post,
+            );
     }
     if c.two_factor || c.webauthn {
         let url = &m.two_factor_select_url;

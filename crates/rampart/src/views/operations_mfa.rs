@@ -14,7 +14,13 @@ const PHONE: Field = Field::text("phone");
 const IDENTITY: Field = Field::text("identity");
 
 /// A state-changing step: its body fields, a JSON (or page) success, the common errors.
-fn step(verb: Verb, path: &str, summary: &'static str, tag: &'static str, body: &[Field]) -> Operation {
+fn step(
+    verb: Verb,
+    path: &str,
+    summary: &'static str,
+    tag: &'static str,
+    body: &[Field],
+) -> Operation {
     let mut fields = body.to_vec();
     fields.push(CSRF);
     page(verb, path, summary, tag).body(&fields)
@@ -22,33 +28,62 @@ fn step(verb: Verb, path: &str, summary: &'static str, tag: &'static str, body: 
 
 /// A step that signs the caller in: the user and, on request, an auth token.
 fn signs_in(op: Operation) -> Operation {
-    op.query(&[NEXT, Field::text("include_auth_token")]).answers_or_page(
-        200,
-        "Signed in, or the next step of the ceremony",
-        envelope_with(user_schema()),
-    )
+    op.query(&[NEXT, Field::text("include_auth_token")])
+        .answers_or_page(
+            200,
+            "Signed in, or the next step of the ceremony",
+            envelope_with(user_schema()),
+        )
 }
 
 pub(super) fn tf_setup_get(path: &str) -> Operation {
-    page(Verb::Get, path, "Two-factor methods and the current setup", TF)
-        .answers(401, "No caller and no pending sign-in", envelope_schema())
+    page(
+        Verb::Get,
+        path,
+        "Two-factor methods and the current setup",
+        TF,
+    )
+    .answers(401, "No caller and no pending sign-in", envelope_schema())
 }
 
 pub(super) fn tf_setup_post(path: &str) -> Operation {
-    step(Verb::Post, path, "Choose (or disable) a two-factor method", TF, &[Field::text("setup"), PHONE])
-        .answers(401, "No caller and no pending sign-in", envelope_schema())
+    step(
+        Verb::Post,
+        path,
+        "Choose (or disable) a two-factor method",
+        TF,
+        &[Field::text("setup"), PHONE],
+    )
+    .answers(401, "No caller and no pending sign-in", envelope_schema())
 }
 
 pub(super) fn tf_setup_token(path: &str) -> Operation {
-    signed_in(step(Verb::Post, path, "Confirm a method change with its code", TF, &[CODE]))
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Confirm a method change with its code",
+        TF,
+        &[CODE],
+    ))
 }
 
 pub(super) fn tf_validate_get(path: &str) -> Operation {
-    page(Verb::Get, path, "The code form and the recovery options", TF)
+    page(
+        Verb::Get,
+        path,
+        "The code form and the recovery options",
+        TF,
+    )
 }
 
 pub(super) fn tf_validate_post(path: &str) -> Operation {
-    signs_in(step(Verb::Post, path, "Check the second factor's code", TF, &[CODE, Field::flag("remember")]))
+    signs_in(step(
+        Verb::Post,
+        path,
+        "Check the second factor's code",
+        TF,
+        &[CODE, Field::flag("remember")],
+    ))
 }
 
 pub(super) fn tf_rescue_get(path: &str) -> Operation {
@@ -56,7 +91,13 @@ pub(super) fn tf_rescue_get(path: &str) -> Operation {
 }
 
 pub(super) fn tf_rescue_post(path: &str) -> Operation {
-    step(Verb::Post, path, "Lost device: mail the code, ask for help, or use a recovery code", TF, &[Field::text("help_setup")])
+    step(
+        Verb::Post,
+        path,
+        "Lost device: mail the code, ask for help, or use a recovery code",
+        TF,
+        &[Field::text("help_setup")],
+    )
 }
 
 pub(super) fn tf_select_get(path: &str) -> Operation {
@@ -64,15 +105,32 @@ pub(super) fn tf_select_get(path: &str) -> Operation {
 }
 
 pub(super) fn tf_select_post(path: &str) -> Operation {
-    step(Verb::Post, path, "Choose which second factor to use", TF, &[Field::text("which")])
+    step(
+        Verb::Post,
+        path,
+        "Choose which second factor to use",
+        TF,
+        &[Field::text("which")],
+    )
 }
 
 pub(super) fn codes_get(path: &str) -> Operation {
-    signed_in(page(Verb::Get, path, "Recovery codes (shown once when new)", TF))
+    signed_in(page(
+        Verb::Get,
+        path,
+        "Recovery codes (shown once when new)",
+        TF,
+    ))
 }
 
 pub(super) fn codes_post(path: &str) -> Operation {
-    signed_in(step(Verb::Post, path, "Generate new recovery codes", TF, &[]))
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Generate new recovery codes",
+        TF,
+        &[],
+    ))
 }
 
 pub(super) fn recovery_get(path: &str) -> Operation {
@@ -80,22 +138,35 @@ pub(super) fn recovery_get(path: &str) -> Operation {
 }
 
 pub(super) fn recovery_post(path: &str) -> Operation {
-    signs_in(step(Verb::Post, path, "Finish signing in with a recovery code", TF, &[CODE]))
+    signs_in(step(
+        Verb::Post,
+        path,
+        "Finish signing in with a recovery code",
+        TF,
+        &[CODE],
+    ))
 }
 
 pub(super) fn us_signin_get(path: &str) -> Operation {
-    page(Verb::Get, path, "Unified sign-in: the methods and identity attributes", US)
+    page(
+        Verb::Get,
+        path,
+        "Unified sign-in: the methods and identity attributes",
+        US,
+    )
 }
 
 pub(super) fn us_signin_post(path: &str) -> Operation {
-    signs_in(common(Operation::new(Verb::Post, path, "Sign in with any set-up method").tag(US)).body(&[
-        IDENTITY,
-        PASSCODE,
-        METHOD,
-        Field::flag("remember"),
-        NEXT,
-        CSRF,
-    ]))
+    signs_in(
+        common(Operation::new(Verb::Post, path, "Sign in with any set-up method").tag(US)).body(&[
+            IDENTITY,
+            PASSCODE,
+            METHOD,
+            Field::flag("remember"),
+            NEXT,
+            CSRF,
+        ]),
+    )
     .answers(401, "Unknown identity or wrong passcode", envelope_schema())
 }
 
@@ -110,15 +181,32 @@ pub(super) fn us_send_code(path: &str, signin: bool) -> Operation {
 }
 
 pub(super) fn us_setup_get(path: &str) -> Operation {
-    signed_in(page(Verb::Get, path, "Unified sign-in methods set up and available", US))
+    signed_in(page(
+        Verb::Get,
+        path,
+        "Unified sign-in methods set up and available",
+        US,
+    ))
 }
 
 pub(super) fn us_setup_post(path: &str) -> Operation {
-    signed_in(step(Verb::Post, path, "Set up (or delete) a sign-in method", US, &[METHOD, PHONE, Field::text("delete")]))
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Set up (or delete) a sign-in method",
+        US,
+        &[METHOD, PHONE, Field::text("delete")],
+    ))
 }
 
 pub(super) fn us_setup_token(path: &str) -> Operation {
-    signed_in(step(Verb::Post, path, "Confirm a new sign-in method with its passcode", US, &[PASSCODE]))
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Confirm a new sign-in method with its passcode",
+        US,
+        &[PASSCODE],
+    ))
 }
 
 pub(super) fn us_verify_link(path: &str) -> Operation {
@@ -129,9 +217,21 @@ pub(super) fn us_verify_link(path: &str) -> Operation {
 }
 
 pub(super) fn us_verify_get(path: &str) -> Operation {
-    signed_in(page(Verb::Get, path, "Re-verification form (freshness)", US)).query(&[NEXT])
+    signed_in(page(
+        Verb::Get,
+        path,
+        "Re-verification form (freshness)",
+        US,
+    ))
+    .query(&[NEXT])
 }
 
 pub(super) fn us_verify_post(path: &str) -> Operation {
-    signed_in(step(Verb::Post, path, "Re-verify with any set-up method", US, &[PASSCODE, METHOD, NEXT]))
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Re-verify with any set-up method",
+        US,
+        &[PASSCODE, METHOD, NEXT],
+    ))
 }

@@ -8,13 +8,13 @@ use rampart_core::model::{NewUser, User};
 use serde_json::{Value, json};
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use super::form::Fields;
 use crate::events::Event;
 use crate::extract::Rejection;
 use crate::lifecycle::{SendError, format_within, user_context};
 use crate::mail::EmailKind;
+use crate::pages::{Field, Form, Page};
 use crate::security::handlers;
 
 fn not_anonymous(ctx: &Ctx) -> Response {
@@ -39,30 +39,34 @@ pub(crate) async fn get(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![]).await;
     }
-    page(&ctx, "", &[]).await
+    page(&ctx, "", "", &Errors::default()).await
 }
 
-async fn page(ctx: &Ctx, email: &str, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let mut inputs = vec![Input::email(email)];
-    if ctx.sec.config().username_enable {
-        inputs.push(Input {
-            name: "username",
-            label: "Username",
-            kind: "text",
-            value: "",
-            autocomplete: "username",
-        });
+/// `security/register_user.html` with the form `register_user_form`.
+async fn page(ctx: &Ctx, email: &str, username: &str, errors: &Errors) -> Response {
+    let c = ctx.sec.config();
+    let mut form = Form::new();
+    if c.username_enable {
+        form = form
+            .field(Field::email("Email Address", email))
+            .field(Field::text("username", "Username", username).autocomplete("username"));
+    } else {
+        form = form.field(Field::identity_email("Email Address", email));
     }
-    inputs.push(Input::password("password", "Password", "new-password"));
-    if ctx.sec.config().lifecycle.password_confirm_required {
-        inputs.push(Input::password(
+    form = form.field(Field::password("password", "Password", "new-password"));
+    if c.lifecycle.password_confirm_required {
+        form = form.field(Field::password(
             "password_confirm",
             "Retype Password",
             "new-password",
         ));
     }
-    form("Register", &csrf, &inputs, errors, &[])
+    if let Some(next) = ctx.query.get("next") {
+        form = form.field(Field::hidden("next", next));
+    }
+    let form = form.submit("Register").errors(errors.pairs());
+    ctx.render(Page::new("security/register_user.html").form("register_user_form", &form))
+        .await
 }
 
 /// What the form holds once validated (or the errors and the existing accounts found).
@@ -202,7 +206,8 @@ async fn fail(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
     page(
         ctx,
         &f.text("email").unwrap_or_default(),
-        &errors.messages(),
+        &f.text("username").unwrap_or_default(),
+        &errors,
     )
     .await
 }
@@ -294,6 +299,11 @@ async fn register(
         return handlers::found(&post_register_view(ctx));
     }
     if !ctx.json {
+        if confirmation_sent {
+            let m = ctx.msg_with("CONFIRM_REGISTRATION", &[("email", &user.email)]);
+            ctx.flash(crate::messages::category("CONFIRM_REGISTRATION"), &m)
+                .await;
+        }
         return handlers::found(&post_register_view(ctx));
     }
     if c.return_generic_responses {

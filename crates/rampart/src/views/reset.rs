@@ -12,7 +12,6 @@ use rampart_core::model::{User, new_uniquifier};
 use serde_json::{Value, json};
 
 use super::account::{self, Ctx, Errors};
-use super::account_page::{Input, form};
 use super::account_rules as rules;
 use super::form::Fields;
 use crate::envelope::Envelope;
@@ -20,6 +19,7 @@ use crate::events::Event;
 use crate::lifecycle::links::LinkStatus;
 use crate::lifecycle::{SendError, format_within, user_context, within};
 use crate::mail::EmailKind;
+use crate::pages::{Field, Form, Page};
 use crate::security::handlers;
 
 /// A user that exists nowhere, for the equal-work paths of generic responses.
@@ -46,18 +46,21 @@ pub(crate) async fn get(req: Request) -> Response {
         .as_ref()
         .map(|u| u.email.clone())
         .unwrap_or_default();
-    page(&ctx, &email, &[], &super::confirm::query_messages(&ctx)).await
+    page(&ctx, &email, &Errors::default(), None).await
 }
 
-async fn page(ctx: &Ctx, email: &str, errors: &[String], info: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    form(
-        "Send password reset instructions",
-        &csrf,
-        &[Input::email(email)],
-        errors,
-        info,
-    )
+/// `security/forgot_password.html` with the form `forgot_password_form` and an optional
+/// success message.
+async fn page(ctx: &Ctx, email: &str, errors: &Errors, sent: Option<String>) -> Response {
+    let form = Form::new()
+        .field(Field::email("Email Address", email))
+        .submit("Recover Password")
+        .errors(errors.pairs());
+    let mut page = Page::new("security/forgot_password.html").form("forgot_password_form", &form);
+    if let Some(m) = sent {
+        page = page.message(crate::messages::category("PASSWORD_RESET_REQUEST"), m);
+    }
+    ctx.render(page).await
 }
 
 /// `POST /reset {email}`.
@@ -119,8 +122,9 @@ async fn throttle(ctx: &Ctx, f: &Fields) -> Result<(), Response> {
             if ctx.json {
                 return Err(crate::throttle::throttled_json(retry_after));
             }
-            let message = crate::throttle::THROTTLED_MESSAGE.to_owned();
-            let mut response = page(ctx, &identity.unwrap_or_default(), &[message], &[]).await;
+            let mut errors = Errors::default();
+            errors.add("", crate::throttle::THROTTLED_MESSAGE.to_owned());
+            let mut response = page(ctx, &identity.unwrap_or_default(), &errors, None).await;
             crate::throttle::mark_throttled(&mut response, retry_after);
             Err(response)
         }
@@ -159,9 +163,9 @@ async fn answer(ctx: &Ctx, f: &Fields, errors: Errors) -> Response {
     let email = f.text("email").unwrap_or_default();
     if errors.is_empty() {
         let info = ctx.msg_with("PASSWORD_RESET_REQUEST", &[("email", &email)]);
-        return page(ctx, &email, &[], &[info]).await;
+        return page(ctx, &email, &errors, Some(info)).await;
     }
-    page(ctx, &email, &errors.messages(), &[]).await
+    page(ctx, &email, &errors, None).await
 }
 
 fn instructions(ctx: &Ctx, user: &User) -> Result<Value, SendError> {
@@ -262,26 +266,36 @@ pub(crate) async fn get_token(Path(token): Path<String>, req: Request) -> Respon
     match token_user(&ctx, &token).await {
         TokenCheck::Backend(r) => r,
         TokenCheck::Problem(key, m) => {
-            account::link_problem(&ctx, "RESET_ERROR_VIEW", &l.reset_url, key, &m)
+            account::link_problem(&ctx, "RESET_ERROR_VIEW", &l.reset_url, key, &m).await
         }
-        TokenCheck::User(_) => {
+        TokenCheck::User(user) => {
             if l.redirect_spa
                 && let Some(view) = l.view("RESET_VIEW")
             {
                 return account::redirect_with(&ctx, view, &[("token", &token)]);
             }
-            token_page(&ctx, &[]).await
+            token_page(&ctx, &user, &token, &Errors::default()).await
         }
     }
 }
 
-async fn token_page(ctx: &Ctx, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let inputs = [
-        Input::password("password", "Password", "new-password"),
-        Input::password("password_confirm", "Retype Password", "new-password"),
-    ];
-    form("Reset password", &csrf, &inputs, errors, &[])
+/// `security/reset_password.html` with the form `reset_password_form` (the account's address
+/// read-only, so password managers save the new password for it).
+async fn token_page(ctx: &Ctx, user: &User, token: &str, errors: &Errors) -> Response {
+    let form = Form::new()
+        .field(Field::identity_email("Email Address", &user.email).readonly())
+        .field(Field::password("password", "Password", "new-password"))
+        .field(Field::password(
+            "password_confirm",
+            "Retype Password",
+            "new-password",
+        ))
+        .submit("Reset Password")
+        .errors(errors.pairs());
+    let page = Page::new("security/reset_password.html")
+        .form("reset_password_form", &form)
+        .with("reset_password_token", token);
+    ctx.render(page).await
 }
 
 /// `POST /reset/<token> {password, password_confirm}`.
@@ -296,9 +310,12 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
         Err(r) => return r,
     };
     let mut errors = Errors::default();
-    if let Err(e) = account::unauth_csrf(&ctx, &f).await {
-        errors.add("csrf_token", e);
-        return token_fail(&ctx, errors).await;
+    let csrf = account::unauth_csrf(&ctx, &f).await;
+    if let Err(e) = &csrf
+        && ctx.json
+    {
+        errors.add("csrf_token", e.clone());
+        return errors.into_json();
     }
     let user = match token_user(&ctx, &token).await {
         TokenCheck::Backend(r) => return r,
@@ -309,9 +326,15 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
                 return errors.into_json();
             }
             let l = &ctx.sec.config().lifecycle;
-            return account::redirect_with(&ctx, &l.reset_url, &[("error", &m)]);
+            return ctx
+                .flash_redirect(&l.reset_url, "INVALID_RESET_PASSWORD_TOKEN", &m)
+                .await;
         }
     };
+    if let Err(e) = csrf {
+        errors.add("csrf_token", e);
+        return token_fail(&ctx, &user, &token, errors).await;
+    }
     let mut inputs = vec![user.email.as_str()];
     inputs.extend(user.username.as_deref());
     let password = rules::new_password(
@@ -323,7 +346,7 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
     )
     .await;
     let Some(password) = password.filter(|_| errors.is_empty()) else {
-        return token_fail(&ctx, errors).await;
+        return token_fail(&ctx, &user, &token, errors).await;
     };
     let user = match set_password(&ctx, &user, &password).await {
         Ok(Some(u)) => u,
@@ -393,18 +416,15 @@ pub(crate) async fn post_token(Path(token): Path<String>, req: Request) -> Respo
     }
     let target = account::view_or(&ctx, "POST_RESET_VIEW", &c.login_url);
     let m = ctx.msg("PASSWORD_RESET_NO_LOGIN");
-    account::redirect_with(
-        &ctx,
-        &target,
-        &[(crate::messages::category("PASSWORD_RESET_NO_LOGIN"), &m)],
-    )
+    ctx.flash_redirect(&target, "PASSWORD_RESET_NO_LOGIN", &m)
+        .await
 }
 
-async fn token_fail(ctx: &Ctx, errors: Errors) -> Response {
+async fn token_fail(ctx: &Ctx, user: &User, token: &str, errors: Errors) -> Response {
     if ctx.json {
         return errors.into_json();
     }
-    token_page(ctx, &errors.messages()).await
+    token_page(ctx, user, token, &errors).await
 }
 
 /// Hashes and stores a new password, rotating `fs_uniquifier` (and `fs_token_uniquifier`

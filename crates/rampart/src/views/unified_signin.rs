@@ -469,25 +469,25 @@ pub(crate) async fn verify_link(req: Request) -> Response {
     }
     let (id, code) = (ctx.query.get("id").cloned(), ctx.query.get("code").cloned());
     let (Some(id), Some(code)) = (id, code) else {
-        return link_error(&ctx, "API_ERROR");
+        return link_error(&ctx, "API_ERROR").await;
     };
     let user = match ctx.sec.store().find_user_by_uniquifier(&id).await {
         Ok(u) => u,
         Err(e) => return account::backend(e),
     };
     let Some(user) = user else {
-        return link_error(&ctx, "USER_DOES_NOT_EXIST");
+        return link_error(&ctx, "USER_DOES_NOT_EXIST").await;
     };
     if !user.active {
-        return link_error(&ctx, "DISABLED_ACCOUNT");
+        return link_error(&ctx, "DISABLED_ACCOUNT").await;
     }
     let Some(secret) = us::secrets_of(&user).get("email").cloned() else {
-        return link_error(&ctx, "INVALID_CODE");
+        return link_error(&ctx, "INVALID_CODE").await;
     };
     let window = ctx.sec.config().mfa.us_token_validity_secs;
     match tf::check_code(&ctx.sec, &user, &secret, window, &code, None, ctx.addr).await {
         tf::Check::Accepted => {}
-        tf::Check::Wrong => return link_error(&ctx, "INVALID_CODE"),
+        tf::Check::Wrong => return link_error(&ctx, "INVALID_CODE").await,
         tf::Check::Throttled(r) => return throttled(&ctx, r),
         tf::Check::Backend(r) => return r,
     }
@@ -501,7 +501,7 @@ pub(crate) async fn verify_link(req: Request) -> Response {
     d.complete(user, false, None, "email").await
 }
 
-fn link_error(ctx: &Ctx, key: &str) -> Response {
+async fn link_error(ctx: &Ctx, key: &str) -> Response {
     let key = if ctx.sec.config().return_generic_responses && key != "API_ERROR" {
         "GENERIC_AUTHN_FAILED"
     } else {
@@ -509,5 +509,5 @@ fn link_error(ctx: &Ctx, key: &str) -> Response {
     };
     let text = ctx.msg(key);
     let signin = ctx.sec.config().mfa.us_signin_url.clone();
-    account::link_problem(ctx, "LOGIN_ERROR_VIEW", &signin, key, &text)
+    account::link_problem(ctx, "LOGIN_ERROR_VIEW", &signin, key, &text).await
 }

@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use axum::extract::{Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::form::Fields;
 use super::login::{rehash_if_needed, user_payload};
-use super::page::escape;
 use crate::authn::{AuthnError, CurrentUser, Mechanism};
 use crate::envelope::{Envelope, wants_json};
 use crate::extract::AuthRequired;
+use crate::pages::{Field, Form, Page, PageContext};
 use crate::redirect;
 use crate::security::{Security, handlers};
 use crate::session::AuthSession;
@@ -33,6 +33,7 @@ struct Ctx {
     json: bool,
     query: HashMap<String, String>,
     headers: HeaderMap,
+    page: PageContext,
 }
 
 async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
@@ -43,7 +44,9 @@ async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
     let sec = crate::extract::security(parts).map_err(IntoResponse::into_response)?;
     let Query(query) =
         Query::<HashMap<String, String>>::try_from_uri(&parts.uri).unwrap_or(Query(HashMap::new()));
+    let page = PageContext::from_parts(&sec, parts, Some(user.user.clone()));
     Ok(Ctx {
+        page,
         session: parts
             .extensions
             .get::<tower_sessions::Session>()
@@ -91,7 +94,7 @@ pub(crate) async fn get(req: Request) -> Response {
             .into_response();
     }
     let next = ctx.query.get("next").cloned().unwrap_or_default();
-    form_page(&csrf, &next, &[])
+    ctx.page.render(form_page(&ctx, &next, Vec::new())).await
 }
 
 /// `POST /verify`.
@@ -196,35 +199,29 @@ async fn fail(ctx: &Ctx, next: &str, errors: &[(&'static str, &'static str)]) ->
         }
         return env.into_response();
     }
-    let csrf = csrf_token(ctx).await.unwrap_or_default();
-    let messages: Vec<String> = errors
+    let errors: Vec<(&str, String)> = errors
         .iter()
-        .map(|(_, k)| ctx.sec.messages().text(k))
+        .map(|(f, k)| (*f, ctx.sec.messages().text(k)))
         .collect();
     let next = if errors.iter().any(|(f, _)| *f == "next") {
         ""
     } else {
         next
     };
-    form_page(&csrf, next, &messages)
+    ctx.page.render(form_page(ctx, next, errors)).await
 }
 
-/// The re-authentication form, with errors and the CSRF field; every value is escaped.
-fn form_page(csrf_token: &str, next: &str, errors: &[String]) -> Response {
-    let errors: String = errors
-        .iter()
-        .map(|e| format!("<li>{}</li>", escape(e)))
-        .collect();
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reauthenticate</title></head>\
-         <body><main><h1>Please reauthenticate</h1><ul class=\"errors\">{errors}</ul>\
-         <form method=\"post\" action=\"\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\">Reauthenticate</button></form></main></body></html>",
-        csrf = escape(csrf_token),
-        next = escape(next),
-    );
-    (StatusCode::OK, Html(body)).into_response()
+/// `security/verify.html` with the form `verify_form` (the account's address read-only, for
+/// password managers).
+fn form_page(ctx: &Ctx, next: &str, errors: Vec<(&str, String)>) -> Page {
+    let mut form = Form::new()
+        .field(Field::identity_email("Email Address", &ctx.user.email).readonly())
+        .field(Field::password("password", "Password", "current-password"));
+    if !next.is_empty() {
+        form = form.field(Field::hidden("next", next));
+    }
+    let form = form.submit("Re-Authenticate").errors(errors);
+    Page::new("security/verify.html")
+        .form("verify_form", &form)
+        .with("has_webauthn_verify_credential", false)
 }
