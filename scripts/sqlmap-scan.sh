@@ -43,9 +43,11 @@ SCAN_BIN=$(mktemp -d)/rampart-scan
 cp "$CARGO_TARGET_DIR/debug/rampart" "$SCAN_BIN"
 
 WORK=$(mktemp -d /tmp/rampart-sqlmap.XXXXXX)
-SERVER_PID=
+SERVER_PID= PG_ADMIN_URL= PG_DB=
+export PGOPTIONS=--client-min-messages=warning
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$PG_DB" ]; then psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -100,11 +102,10 @@ scan_backend() { # $1 = sqlite | postgres
   if [ "$backend" = sqlite ]; then
     url="sqlite://$WORK/scan.db" dbms=SQLite
   else
-    local pg
-    pg=${RAMPART_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}
-    local db="rampart_sqlmap_$$"
-    psql "$pg" -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-    url="${pg%/*}/$db" dbms=PostgreSQL
+    PG_ADMIN_URL=${RAMPART_TEST_POSTGRES_URL:-$(scripts/start-postgres.sh)}
+    PG_DB="rampart_sqlmap_$$"
+    psql "$PG_ADMIN_URL" -q -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB" >/dev/null
+    url="${PG_ADMIN_URL%/*}/$PG_DB" dbms=PostgreSQL
   fi
   start_server "$url" "$backend"
   local base="http://127.0.0.1:$PORT" tok
