@@ -109,8 +109,11 @@ scan_backend() { # $1 = sqlite | postgres
   fi
   start_server "$url" "$backend"
   local base="http://127.0.0.1:$PORT" tok
-  tok=$(token)
-  local json='Content-Type: application/json' auth="Authentication-Token: $tok"
+  local json='Content-Type: application/json'
+  # A new token before each signed-in scan: tokens carry their login time, and change-email
+  # needs one fresher than 5 minutes (an old one would only ever get the 401).
+  fresh() { tok=$(token); auth="Authentication-Token: $tok"; }
+  local auth; fresh
   echo "== $dbms: level $LEVEL, risk $RISK, techniques $TECH, $THREADS thread(s) (server on port $PORT)"
   scan control "$dbms" -u "$base/api/scan-control?title=Welcome" -p title
   scan login "$dbms" -u "$base/login" -H "$json" -p email,password,next \
@@ -130,16 +133,23 @@ scan_backend() { # $1 = sqlite | postgres
     --data '{"password":"Scan-pass-1234567","password_confirm":"Scan-pass-1234567"}'
   scan confirm "$dbms" -u "$base/confirm" -H "$json" -p email --data '{"email":"user@example.com"}'
   scan confirm-token "$dbms" -u "$base/confirm/scantoken*"
-  scan change "$dbms" -u "$base/change" -H "$json" -H "$auth" -p password,new_password \
-    --data '{"password":"wrong-password","new_password":"Scan-pass-1234567"}'
+  fresh
+  scan change "$dbms" -u "$base/change" -H "$json" -H "$auth" -p password,new_password,new_password_confirm \
+    --data '{"password":"wrong-password","new_password":"Scan-pass-1234567","new_password_confirm":"Scan-pass-1234567"}'
+  fresh
   scan change-email "$dbms" -u "$base/change-email" -H "$json" -H "$auth" -p email \
     --data '{"email":"scan-new@example.com"}'
   scan change-email-token "$dbms" -u "$base/change-email/scantoken*"
+  fresh
   scan verify "$dbms" -u "$base/verify" -H "$json" -H "$auth" -p password --data '{"password":"wrong-password"}'
+  fresh
   scan auth-token-query "$dbms" -u "$base/api/me?auth_token=$tok" -p auth_token
+  fresh
   scan auth-token-header "$dbms" -u "$base/api/me" -H "Authentication-Token: $tok*"
   scan session-cookie "$dbms" -u "$base/api/me" --cookie 'session=scan-session-id' -p session
+  fresh
   scan docs-id "$dbms" -u "$base/api/docs/1*" --method PATCH -H "$json" -H "$auth" --data '{"title":"t"}'
+  fresh
   scan docs-title "$dbms" -u "$base/api/docs/1" --method PATCH -H "$json" -H "$auth" -p title --data '{"title":"t"}'
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
