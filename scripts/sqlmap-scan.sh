@@ -14,15 +14,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LEVEL=3 RISK=2 TECH=BT BACKENDS="sqlite postgres" TIME_SEC=2 THREADS=1
+LEVEL=3 RISK=2 TECH=BT BACKENDS="sqlite postgres" TIME_SEC=2 THREADS=1 JOBS=3
 while [ $# -gt 0 ]; do
   case "$1" in
-    --ci) LEVEL=3 RISK=1 TECH=B THREADS=4 ;;
+    --ci) LEVEL=3 RISK=1 TECH=B THREADS=2 JOBS=4 ;;
     --full) LEVEL=5 RISK=3 TECH=BEUSTQ ;;
     --level) LEVEL=$2; shift ;;
     --risk) RISK=$2; shift ;;
     --technique) TECH=$2; shift ;;
     --backend) BACKENDS=$2; shift ;;
+    --jobs) JOBS=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 3 ;;
   esac
   shift
@@ -73,28 +74,22 @@ token() { # an auth token of user@example.com
     python3 -c 'import json,sys; print(json.load(sys.stdin)["response"]["user"]["authentication_token"])'
 }
 
-TOTAL_POINTS=0 TOTAL_REQUESTS=0 INJECTABLE=() CONTROL_FOUND=()
-
-# scan NAME DBMS ARGS... : one sqlmap run; records the requests it sent and whether it found
-# an injection point.
+# scan NAME DBMS ARGS... : one sqlmap run in the background (at most $JOBS at once); it writes
+# "<requests> <injectable|clean>" to its directory's `result` file.
 scan() {
   local name=$1 dbms=$2; shift 2
-  local dir=$WORK/$dbms-$name traffic
+  local dir=$WORK/$dbms-$name
   mkdir -p "$dir"
-  traffic=$dir/traffic.txt
-  sqlmap --batch --flush-session --disable-coloring --dbms="$dbms" --level="$LEVEL" --risk="$RISK" \
-    --technique="$TECH" --time-sec="$TIME_SEC" --threads="$THREADS" --ignore-code=400,401,403,404,413,429 \
-    --output-dir="$dir" -t "$traffic" -H 'Accept: application/json' "$@" >"$dir/log.txt" 2>&1 || true
-  local requests
-  requests=$(grep -c '^HTTP request \[' "$traffic" 2>/dev/null || true)
-  TOTAL_REQUESTS=$((TOTAL_REQUESTS + ${requests:-0}))
-  TOTAL_POINTS=$((TOTAL_POINTS + 1))
-  if grep -q "identified the following injection point" "$dir/log.txt"; then
-    if [ "$name" = control ]; then CONTROL_FOUND+=("$dbms"); else INJECTABLE+=("$dbms:$name"); fi
-    echo "   $dbms $name: INJECTABLE ($requests requests)"
-  else
-    echo "   $dbms $name: not injectable ($requests requests)"
-  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  (
+    sqlmap --batch --flush-session --disable-coloring --dbms="$dbms" --level="$LEVEL" --risk="$RISK" \
+      --technique="$TECH" --time-sec="$TIME_SEC" --threads="$THREADS" --ignore-code=400,401,403,404,413,429 \
+      --output-dir="$dir" -t "$dir/traffic.txt" -H 'Accept: application/json' "$@" >"$dir/log.txt" 2>&1 || true
+    requests=$(grep -c '^HTTP request \[' "$dir/traffic.txt" 2>/dev/null || true)
+    if grep -q "identified the following injection point" "$dir/log.txt"; then verdict=injectable; else verdict=clean; fi
+    echo "${requests:-0} $verdict" >"$dir/result"
+    echo "   $dbms $name: $verdict (${requests:-0} requests)"
+  ) &
 }
 
 scan_backend() { # $1 = sqlite | postgres
@@ -151,24 +146,39 @@ scan_backend() { # $1 = sqlite | postgres
   scan docs-id "$dbms" -u "$base/api/docs/1*" --method PATCH -H "$json" -H "$auth" --data '{"title":"t"}'
   fresh
   scan docs-title "$dbms" -u "$base/api/docs/1" --method PATCH -H "$json" -H "$auth" -p title --data '{"title":"t"}'
+  while [ "$(jobs -rp | grep -vc "^$SERVER_PID$")" -gt 0 ]; do wait -n || true; done
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=
   if grep -q panicked "$WORK/server-$backend.log"; then
     echo "the server panicked during the scan ($WORK/server-$backend.log)" >&2
-    INJECTABLE+=("$dbms:panic")
+    echo "0 injectable" >"$WORK/$dbms-server-panic.result"
   fi
 }
 
 started=$(date +%s)
 for b in $BACKENDS; do scan_backend "$b"; done
 backends=$(echo "$BACKENDS" | wc -w)
-echo "sqlmap: $TOTAL_POINTS scans ($((TOTAL_POINTS / backends - 1)) real injection points + the control, per backend) on $backends backend(s), $TOTAL_REQUESTS requests, level $LEVEL risk $RISK, $(( $(date +%s) - started )) s; injectable real points: ${#INJECTABLE[@]}; control found on ${#CONTROL_FOUND[@]} of $backends backend(s); logs in $WORK"
+TOTAL_POINTS=0 TOTAL_REQUESTS=0 INJECTABLE=() CONTROL_FOUND=0
+for result in "$WORK"/*/result "$WORK"/*.result; do
+  [ -f "$result" ] || continue
+  read -r requests verdict <"$result"
+  name=$(basename "$(dirname "$result")")
+  [ "${result%.result}" != "$result" ] && name=$(basename "$result" .result)
+  TOTAL_POINTS=$((TOTAL_POINTS + 1)) TOTAL_REQUESTS=$((TOTAL_REQUESTS + requests))
+  if [ "$verdict" = injectable ]; then
+    case "$name" in
+      *-control) CONTROL_FOUND=$((CONTROL_FOUND + 1)) ;;
+      *) INJECTABLE+=("$name") ;;
+    esac
+  fi
+done
+echo "sqlmap: $TOTAL_POINTS scans ($((TOTAL_POINTS / backends - 1)) real injection points + the control, per backend) on $backends backend(s), $TOTAL_REQUESTS requests, level $LEVEL risk $RISK techniques $TECH, $(( $(date +%s) - started )) s; injectable real points: ${#INJECTABLE[@]}; control found on $CONTROL_FOUND of $backends backend(s); logs in $WORK"
 if [ ${#INJECTABLE[@]} -gt 0 ]; then
   echo "INJECTABLE: ${INJECTABLE[*]}" >&2
   exit 1
 fi
-if [ ${#CONTROL_FOUND[@]} -ne "$backends" ]; then
+if [ "$CONTROL_FOUND" -ne "$backends" ]; then
   echo "the deliberately injectable control was not found on every backend: the scan proves nothing" >&2
   exit 2
 fi
