@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what is missing (PostgreSQL server, Redis server,
-# Chromium and chromedriver for the browser tests, the real Flask-Security-Too from pip for
-# compatibility tests), starts PostgreSQL and Redis on
-# loopback, then runs `cargo test --workspace`. Extra arguments go to cargo test.
+# Runs every test on a fresh machine: installs what is missing (PostgreSQL, Redis, nginx,
+# Chromium and chromedriver for the browser tests, the real Flask-Security-Too and schemathesis
+# from pip), starts PostgreSQL and Redis on loopback, then runs `cargo test --workspace` and the
+# sqlmap scan (scripts/sqlmap-scan.sh --ci). Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +46,7 @@ export RAMPART_TEST_REDIS_URL
 echo "== Redis at $RAMPART_TEST_REDIS_URL"
 
 cargo test --workspace "$@"
+
+# The injection scan (README "Proof under attack"): sqlmap at level 3 on SQLite and PostgreSQL,
+# with its positive control; installs sqlmap when missing.
+scripts/sqlmap-scan.sh --ci

@@ -1,5 +1,6 @@
 //! The injection scan's positive control (cargo feature `scan-control`, off by default):
-//! `GET /api/scan-control?title=…` pastes `title` into SQL text, the bug the scan must find.
+//! `GET /api/scan-control?title=…` pastes `title` into SQL text (`… WHERE title <> '…'`, so
+//! that a true and a false condition give different counts), the bug the scan must find.
 //! `scripts/sqlmap-scan.sh` builds it in and fails unless sqlmap reports it injectable, so a
 //! clean scan of the real endpoints means "tested", not "tested nothing". Never in a release:
 //! `rampart check` reports a binary built with it as unsafe.
@@ -26,7 +27,7 @@ pub fn operation() -> Operation {
     .query(&[Field::text("title")])
     .answers(
         200,
-        "How many documents have this title",
+        "How many documents have another title",
         json!({"type": "object"}),
     )
     .answers(400, "The query failed", json!({"type": "object"}))
@@ -41,7 +42,7 @@ pub struct Params {
 /// DELIBERATELY INJECTABLE: the title is concatenated into the SQL.
 pub async fn handler(State(demo): State<Demo>, Query(p): Query<Params>) -> Response {
     let title = p.title.unwrap_or_default();
-    let sql = format!("SELECT COUNT(*) FROM document WHERE title = '{title}'");
+    let sql = format!("SELECT COUNT(*) FROM document WHERE title <> '{title}'");
     let count: Result<i64, sqlx::Error> = if let Some(pool) = demo.store.sqlite_pool() {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(pool)
