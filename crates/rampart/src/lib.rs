@@ -79,7 +79,8 @@
 //! - [`accounts`]: account administration shared by the CLI and the views;
 //! - [`lifecycle`], [`mail`], [`events`]: registration, confirmation, reset and change
 //!   flows, their emails (SMTP or an outbox directory, from a background queue) and
-//!   Flask-Security's signals as typed events.
+//!   Flask-Security's signals as typed events;
+//! - [`webauthn`]: WebAuthn passkeys as first or second factor and for re-verification.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -102,6 +103,7 @@ pub mod session;
 pub mod throttle;
 pub mod tokens;
 mod views;
+pub mod webauthn;
 
 pub use authn::{CurrentUser, Mechanism};
 pub use axum;

@@ -27,12 +27,14 @@ mod lifecycle;
 mod password;
 mod source;
 mod throttle;
+mod webauthn;
 
 use std::fmt;
 use std::path::Path;
 
 pub use lifecycle::{LifecycleConfig, VIEW_KEYS};
 use source::Source;
+pub use webauthn::WebAuthnConfig;
 
 /// A configuration problem found at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +205,8 @@ pub struct SecurityConfig {
     /// Account lifecycle, mail and message settings (registration, confirmation, reset,
     /// change of password and email, `SECURITY_EMAIL_*`, `SECURITY_MSG_*`).
     pub lifecycle: LifecycleConfig,
+    /// WebAuthn settings (`SECURITY_WAN_*`; the feature flag is [`Self::webauthn`]).
+    pub wan: WebAuthnConfig,
 }
 
 impl Default for SecurityConfig {
@@ -260,6 +264,7 @@ impl Default for SecurityConfig {
             csrf_trusted_origins: Vec::new(),
             throttle: crate::throttle::ThrottleConfig::default(),
             lifecycle: LifecycleConfig::default(),
+            wan: WebAuthnConfig::default(),
         }
     }
 }
@@ -406,6 +411,7 @@ impl SecurityConfig {
             csrf_trusted_origins: s.list("SECURITY_CSRF_TRUSTED_ORIGINS")?.unwrap_or_default(),
             throttle: throttle::read(&mut s)?,
             lifecycle: lifecycle::read(&mut s)?,
+            wan: webauthn::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

@@ -31,6 +31,9 @@ pub enum BuildError {
     /// The email templates could not be loaded.
     #[error(transparent)]
     Templates(#[from] crate::mail::TemplateError),
+    /// WebAuthn is on but its relying party is not configured.
+    #[error(transparent)]
+    WebAuthn(#[from] crate::webauthn::SetupError),
     /// The password settings are invalid.
     #[error("{key}: {message}")]
     Password {
@@ -56,6 +59,7 @@ pub struct SecurityBuilder {
     mail: Option<crate::mail::MailQueue>,
     templates: Option<crate::mail::Templates>,
     translator: Option<Arc<dyn crate::messages::Translate>>,
+    wan_two_factor: Option<Arc<dyn crate::webauthn::TwoFactorHook>>,
 }
 
 impl SecurityBuilder {
@@ -77,6 +81,7 @@ impl SecurityBuilder {
             mail: None,
             templates: None,
             translator: None,
+            wan_two_factor: None,
         }
     }
 
@@ -118,6 +123,13 @@ impl SecurityBuilder {
     /// Translates message texts (after the `SECURITY_MSG_*` overrides).
     pub fn translator(mut self, t: Arc<dyn crate::messages::Translate>) -> Self {
         self.translator = Some(t);
+        self
+    }
+
+    /// Connects WebAuthn to two-factor authentication: passkeys as the second factor, and
+    /// first-factor passkey sign-ins that still need one (see [`crate::webauthn::TwoFactorHook`]).
+    pub fn webauthn_two_factor(mut self, hook: Arc<dyn crate::webauthn::TwoFactorHook>) -> Self {
+        self.wan_two_factor = Some(hook);
         self
     }
 
@@ -215,8 +227,15 @@ impl SecurityBuilder {
             self.templates,
             self.translator,
         )?;
+        let webauthn = if c.webauthn {
+            let w = crate::webauthn::WebAuthn::new(c, keys.clone(), self.wan_two_factor)?;
+            Some(Arc::new(w))
+        } else {
+            None
+        };
         Ok(Security {
             inner: Arc::new(Inner {
+                webauthn,
                 csrf: CsrfTokens::new(keys),
                 tokens,
                 passwords,

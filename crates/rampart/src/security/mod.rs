@@ -66,6 +66,7 @@ pub(crate) struct Inner {
     pub(crate) headers: Option<crate::headers::SecurityHeaders>,
     pub(crate) throttle: crate::throttle::Throttle,
     pub(crate) lifecycle: crate::lifecycle::Lifecycle,
+    pub(crate) webauthn: Option<Arc<crate::webauthn::WebAuthn>>,
 }
 
 impl std::fmt::Debug for Security {

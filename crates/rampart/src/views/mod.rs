@@ -15,6 +15,12 @@ mod page;
 mod register;
 mod reset;
 mod verify;
+mod wan_assert;
+mod wan_common;
+mod wan_page;
+mod wan_register;
+mod wan_signin;
+mod wan_verify;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -30,7 +36,58 @@ pub(crate) fn routes(sec: &Security) -> Router {
     if c.freshness_secs >= 0 {
         r = r.route(&c.verify_url, get(verify::get).post(verify::post));
     }
+    if c.webauthn {
+        r = webauthn_routes(r, sec);
+    }
     lifecycle_routes(r, sec)
+}
+
+/// `/wan-register`, `/wan-signin`, `/wan-delete`, `/wan-verify` and the browser script.
+fn webauthn_routes(mut r: Router, sec: &Security) -> Router {
+    let c = sec.config();
+    let w = &c.wan;
+    let script = format!("{}/{}", w.static_folder_url, crate::webauthn::SCRIPT_NAME);
+    r = r
+        .route(&script, get(webauthn_script))
+        .route(
+            &w.register_url,
+            get(wan_register::get).post(wan_register::post),
+        )
+        .route(
+            &format!("{}/{{token}}", w.register_url),
+            post(wan_register::post_state),
+        )
+        .route(&w.signin_url, get(wan_signin::get).post(wan_signin::post))
+        .route(
+            &format!("{}/{{token}}", w.signin_url),
+            post(wan_signin::post_state),
+        )
+        .route(
+            &w.delete_url,
+            get(wan_register::get).post(wan_register::delete),
+        );
+    if c.freshness_secs >= 0 && !w.allow_as_verify.is_empty() {
+        r = r
+            .route(&w.verify_url, get(wan_verify::get).post(wan_verify::post))
+            .route(
+                &format!("{}/{{token}}", w.verify_url),
+                post(wan_verify::post_state),
+            );
+    }
+    r
+}
+
+/// `rampart-webauthn.js`, the browser side of the WebAuthn pages.
+async fn webauthn_script() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        crate::webauthn::SCRIPT,
+    )
+        .into_response()
 }
 
 /// Registration, confirmation, reset and change endpoints, as their flags enable them.
