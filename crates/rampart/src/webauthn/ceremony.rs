@@ -113,7 +113,12 @@ pub(crate) fn finish_registration(
         credential_id: cred.cred_id.clone(),
         public_key: credential::cose_bytes(&cred.cred),
         sign_count: i64::from(cred.counter),
-        transports: credential::transport_names(cred.transports.as_deref()),
+        transports: credential::transport_names(
+            reg.response
+                .transports
+                .as_deref()
+                .or(cred.transports.as_deref()),
+        ),
         backup_state: cred.backup_state,
         device_type: if cred.backup_eligible {
             MULTI_DEVICE
