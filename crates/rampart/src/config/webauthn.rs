@@ -146,7 +146,10 @@ mod tests {
     use crate::config::SecurityConfig;
 
     fn load(env: &[(&str, &str)]) -> Result<SecurityConfig, crate::config::ConfigError> {
-        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let env = env
+            .iter()
+            .chain(&[("SECURITY_PASSWORD_SALT", "salt")])
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         SecurityConfig::from_toml_and_env(None, env).map(|l| l.config)
     }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rampart_core::model::{User, WebAuthnCredential};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -13,13 +13,13 @@ use super::account::{self, Ctx, Errors};
 use super::form::Fields;
 use crate::webauthn::{Kind, StateProblem, WanState, WebAuthn};
 
-/// The relying party (the routes exist only when it is set up).
-pub(crate) fn relying_party(ctx: &Ctx) -> Result<Arc<WebAuthn>, Response> {
+/// The relying party (the routes exist only when it is set up; 404 otherwise).
+pub(crate) fn relying_party(ctx: &Ctx) -> Result<Arc<WebAuthn>, axum::http::StatusCode> {
     ctx.sec
         .inner
         .webauthn
         .clone()
-        .ok_or_else(|| axum::http::StatusCode::NOT_FOUND.into_response())
+        .ok_or(axum::http::StatusCode::NOT_FOUND)
 }
 
 /// The `credential` field: a JSON string (Flask-Security's JavaScript sends

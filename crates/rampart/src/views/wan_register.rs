@@ -117,7 +117,7 @@ pub(crate) async fn post(req: Request) -> Response {
     };
     let wan = match common::relying_party(&ctx) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(s) => return s.into_response(),
     };
     let f = match account::fields(&ctx, body).await {
         Ok(f) => f,
@@ -220,7 +220,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
     };
     let wan = match common::relying_party(&ctx) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(s) => return s.into_response(),
     };
     let f = match account::fields(&ctx, body).await {
         Ok(f) => f,

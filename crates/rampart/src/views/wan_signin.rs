@@ -44,7 +44,7 @@ async fn begin(
         }
         .into_response());
     }
-    let wan = common::relying_party(&ctx)?;
+    let wan = common::relying_party(&ctx).map_err(IntoResponse::into_response)?;
     let pending = pending(&ctx, &wan).await?;
     if pending.is_none() && !ctx.sec.config().wan.allow_as_first_factor {
         return Err(StatusCode::NOT_FOUND.into_response());
@@ -196,7 +196,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
     };
     let wan = match common::relying_party(&ctx) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(s) => return s.into_response(),
     };
     let pending = match pending(&ctx, &wan).await {
         Ok(p) => p,

@@ -25,7 +25,7 @@ async fn caller(
         .map_err(IntoResponse::into_response)?
         .user;
     let ctx = account::context(parts).await?;
-    let wan = common::relying_party(&ctx)?;
+    let wan = common::relying_party(&ctx).map_err(IntoResponse::into_response)?;
     Ok((ctx, user, wan))
 }
 

@@ -151,7 +151,7 @@ pub(crate) fn start_authentication(
         .iter()
         .map(|c| AllowCredentials {
             type_: "public-key".to_owned(),
-            id: c.credential_id.clone().into(),
+            id: c.credential_id.clone(),
             transports: credential::to_credential(c).ok().and_then(|c| c.transports),
         })
         .collect();

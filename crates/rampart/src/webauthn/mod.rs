@@ -142,7 +142,10 @@ mod tests {
     use super::*;
 
     fn config(env: &[(&str, &str)]) -> SecurityConfig {
-        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let env = env
+            .iter()
+            .chain(&[("SECURITY_PASSWORD_SALT", "salt")])
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         match SecurityConfig::from_toml_and_env(None, env) {
             Ok(l) => l.config,
             Err(e) => panic!("{e}"),
