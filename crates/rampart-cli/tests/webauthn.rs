@@ -196,9 +196,13 @@ async fn register_and_sign_in(db: Db) {
     assert_eq!(app.me(&Cred::Header(token)).await.status, 200);
     assert_eq!(app.login_count(&cred).await, before + 1, "login tracking");
 
-    // Replayed state (and credential): refused.
+    // Replayed state (and credential): refused as spent, before any counter check.
     let r = signin_finish(&app, &state, &auth.sign(&options)).await;
     assert_eq!(r.status, 400, "{r}");
+    assert!(
+        r.errors()[0].starts_with("Passkey operations must be completed within"),
+        "{r}"
+    );
     // A captured assertion with a new state: the challenge does not match.
     let (options2, state2) = signin_start(&app, json!({})).await;
     let mut replay = auth.sign(&options);
