@@ -521,3 +521,99 @@ async fn flask_security_rows_and_pages() {
     assert!(page.header("content-security-policy").is_some(), "{page}");
     app.server.stop().await;
 }
+
+/// 32 concurrent finishes of one sign-in state: exactly one signs in. An expired state is
+/// refused with Flask-Security's message. Registration states are bound to their user and
+/// need an authenticated caller.
+#[tokio::test(flavor = "multi_thread")]
+async fn single_use_expiry_and_binding() {
+    let app = App::start_with(Db::sqlite(), &env(&[("SECURITY_WAN_SIGNIN_WITHIN", "3")])).await;
+    let s = app.login(USER).await;
+    let mut auth = Authenticator::new(RP_ID, ORIGIN);
+    assert_eq!(
+        register(&app, &s, &mut auth, "k", "first").await.status,
+        200
+    );
+
+    let (options, state) = signin_start(&app, json!({})).await;
+    let credential = auth.get(&options);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let url = format!("http://127.0.0.1:{}/wan-signin/{state}", app.server.port);
+        let body = json!({"credential": credential.to_string()});
+        set.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(r) = set.join_next().await {
+        statuses.push(r.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        31,
+        "{statuses:?}"
+    );
+
+    let (options, state) = signin_start(&app, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    let r = signin_finish(&app, &state, &auth.get(&options)).await;
+    assert_eq!(r.status, 400, "{r}");
+    assert!(
+        r.errors()[0].starts_with("Passkey operations must be completed within"),
+        "{r}"
+    );
+
+    // A registration state issued to USER cannot be finished by ADMIN, nor anonymously.
+    let cred = Cred::Session(s.clone());
+    let r = app
+        .post("/wan-register")
+        .accept_json()
+        .json(json!({"name": "k2", "usage": "first"}))
+        .cred(&cred)
+        .send()
+        .await;
+    let state = r.json["response"]["wan_state"].as_str().unwrap().to_owned();
+    let mut other = Authenticator::new(RP_ID, ORIGIN);
+    let credential = other.create(&r.json["response"]["credential_options"]);
+    let body = json!({"credential": credential.to_string()});
+    let anon = app
+        .post(&format!("/wan-register/{state}"))
+        .accept_json()
+        .json(body.clone())
+        .send()
+        .await;
+    assert_eq!(anon.status, 401, "{anon}");
+    let admin = app.login(ADMIN).await;
+    let r = app
+        .post(&format!("/wan-register/{state}"))
+        .accept_json()
+        .json(body)
+        .cred(&Cred::Session(admin.clone()))
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{r}");
+    let listed = app
+        .get("/wan-register")
+        .accept_json()
+        .cred(&Cred::Session(admin))
+        .send()
+        .await;
+    assert_eq!(
+        listed.json["response"]["registered_credentials"],
+        json!([]),
+        "{listed}"
+    );
+    app.server.stop().await;
+}
