@@ -74,10 +74,21 @@ pub(crate) async fn check(
         Ok(r) => r,
         Err(e) => return Err(failed(ctx, &user, &cred, &e)),
     };
-    store
-        .touch_webauthn(cred.id, i64::from(result.counter()))
+    let count = i64::from(result.counter());
+    let advanced = store
+        .advance_webauthn(cred.id, count, result.backup_state())
         .await
         .map_err(backend)?;
+    if !advanced {
+        // Another assertion with this count or a higher one was recorded meanwhile.
+        tracing::warn!(
+            user_id = user.id,
+            credential = cred.id,
+            "possible cloned authenticator: a concurrent use recorded this sign count; refused"
+        );
+        let m = common::no_verify(ctx, "the sign count did not increase");
+        return Err(Refusal::Errors(one("credential", m)));
+    }
     Ok(Asserted {
         user,
         user_verified: result.user_verified(),
