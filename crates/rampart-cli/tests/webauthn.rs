@@ -519,7 +519,59 @@ async fn flask_security_rows_and_pages() {
         "no inline script:\n{page}"
     );
     assert!(page.header("content-security-policy").is_some(), "{page}");
+
+    // The browser flow the script drives: the start form, then the page's own form with the
+    // authenticator's answer, then the redirect of a signed-in browser.
+    auth.user_handle = handle.as_bytes().to_vec();
+    let page = app
+        .post("/wan-signin")
+        .browser()
+        .form(&[("identity", USER.0), ("next", "/after")])
+        .send()
+        .await;
+    assert_eq!(page.status, 200, "{page}");
+    let options: Value = serde_json::from_str(&unescape(attr(&page.text, "data-options"))).unwrap();
+    assert_eq!(
+        options["allowCredentials"][0]["id"],
+        b64(&auth.cred_id),
+        "{page}"
+    );
+    let action = unescape(attr(&page.text, "action=\"/wan-signin/"));
+    let credential = auth.get(&options).to_string();
+    let done = app
+        .post(&format!("/wan-signin/{action}"))
+        .browser()
+        .form(&[
+            ("credential", &credential),
+            ("next", "/after"),
+            ("remember", "y"),
+        ])
+        .send()
+        .await;
+    assert_eq!(done.status, 302, "{done}");
+    assert_eq!(done.header("location"), Some("/after"), "{done}");
+    assert!(done.cookie(REMEMBER_COOKIE).is_some(), "remember: {done}");
     app.server.stop().await;
+}
+
+/// The value of the first `name="…"` (or `prefix…"`) attribute in `html`.
+fn attr<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = if name.ends_with('/') {
+        html.find(name).map(|i| i + name.len())
+    } else {
+        html.find(&format!("{name}=\"")).map(|i| i + name.len() + 2)
+    }
+    .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[start..];
+    &rest[..rest.find('"').unwrap()]
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// 32 concurrent finishes of one sign-in state: exactly one signs in. An expired state is
