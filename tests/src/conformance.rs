@@ -586,6 +586,25 @@ pub async fn webauthn_crud(store: Store) {
         "webauthn"
     );
 
+    // The sign count only moves forward; 0 (no counter) stays usable at 0.
+    assert!(ok!(store.advance_webauthn(c1.id, 18, false)));
+    assert!(
+        !ok!(store.advance_webauthn(c1.id, 18, true)),
+        "equal count refused"
+    );
+    assert!(
+        !ok!(store.advance_webauthn(c1.id, 5, true)),
+        "lower count refused"
+    );
+    let advanced = ok!(store.find_webauthn(&c1.credential_id)).unwrap_or_else(|| panic!("gone"));
+    assert_eq!(advanced.sign_count, 18);
+    assert!(!advanced.backup_state, "a refused advance changes nothing");
+    assert!(ok!(store.advance_webauthn(c2.id, 0, true)));
+    assert!(ok!(store.advance_webauthn(c2.id, 0, true)));
+    assert!(!ok!(store.advance_webauthn(c1.id + c2.id + 1000, 1, false)));
+    let c2 = ok!(store.find_webauthn(&c2.credential_id)).unwrap_or_else(|| panic!("gone"));
+    assert!(c2.backup_state);
+
     ok!(store.delete_webauthn(c1.id));
     assert_eq!(ok!(store.find_webauthn(&c1.credential_id)), None);
     assert_eq!(ok!(store.webauthn_of(u.id)), vec![c2]);

@@ -247,6 +247,16 @@ impl UserDatastore for CachedDatastore {
     async fn touch_webauthn(&self, id: i64, sign_count: i64) -> DatastoreResult<()> {
         self.inner.touch_webauthn(id, sign_count).await
     }
+    async fn advance_webauthn(
+        &self,
+        id: i64,
+        sign_count: i64,
+        backup_state: bool,
+    ) -> DatastoreResult<bool> {
+        self.inner
+            .advance_webauthn(id, sign_count, backup_state)
+            .await
+    }
     async fn delete_webauthn(&self, id: i64) -> DatastoreResult<()> {
         self.inner.delete_webauthn(id).await
     }

@@ -241,6 +241,26 @@ pub trait UserDatastore: Send + Sync + 'static {
     /// [`DatastoreError::NotFound`] for an unknown id.
     async fn touch_webauthn(&self, id: i64, sign_count: i64) -> DatastoreResult<()>;
 
+    /// Records a successful assertion atomically: the sign count only moves forward (an
+    /// authenticator without a counter reports 0 and stays at 0), the backup state and the
+    /// last use are written. `Ok(false)` when the stored count is already at or past
+    /// `sign_count` (a concurrent use, or a cloned authenticator), leaving the row unchanged.
+    ///
+    /// The default implementation is [`touch_webauthn`](Self::touch_webauthn), which is not
+    /// atomic with the check; stores should override it.
+    ///
+    /// # Errors
+    /// Only on database failure (and as `touch_webauthn` for the default).
+    async fn advance_webauthn(
+        &self,
+        id: i64,
+        sign_count: i64,
+        backup_state: bool,
+    ) -> DatastoreResult<bool> {
+        let _ = backup_state;
+        self.touch_webauthn(id, sign_count).await.map(|()| true)
+    }
+
     /// Deletes a credential.
     ///
     /// # Errors

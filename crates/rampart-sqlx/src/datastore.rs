@@ -240,6 +240,15 @@ impl UserDatastore for SqlDatastore {
         self.touch_credential(id, sign_count).await
     }
 
+    async fn advance_webauthn(
+        &self,
+        id: i64,
+        sign_count: i64,
+        backup_state: bool,
+    ) -> DatastoreResult<bool> {
+        self.advance_credential(id, sign_count, backup_state).await
+    }
+
     async fn delete_webauthn(&self, id: i64) -> DatastoreResult<()> {
         self.remove_webauthn(id).await
     }

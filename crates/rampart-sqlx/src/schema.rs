@@ -188,6 +188,7 @@ pub(crate) struct Queries {
     pub(crate) webauthn_by_credential: Arc<str>,
     pub(crate) webauthn_of_user: Arc<str>,
     pub(crate) webauthn_touch: Arc<str>,
+    pub(crate) webauthn_advance: Arc<str>,
     pub(crate) webauthn_delete: Arc<str>,
     pub(crate) webauthn_delete_of_user: Arc<str>,
 }
@@ -267,6 +268,11 @@ impl Queries {
             .into(),
             webauthn_touch: format!(
                 "UPDATE {webauthn} SET sign_count = $2, lastuse_datetime = $3 WHERE id = $1"
+            )
+            .into(),
+            webauthn_advance: format!(
+                "UPDATE {webauthn} SET sign_count = $2, backup_state = $3, lastuse_datetime = $4 \
+                 WHERE id = $1 AND (sign_count IS NULL OR sign_count < $2 OR $2 = 0)"
             )
             .into(),
             webauthn_delete: format!("DELETE FROM {webauthn} WHERE id = $1").into(),

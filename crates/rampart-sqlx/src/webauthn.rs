@@ -95,6 +95,29 @@ impl SqlDatastore {
         })
     }
 
+    /// Records an assertion: the count only moves forward (see
+    /// `UserDatastore::advance_webauthn`).
+    pub(crate) async fn advance_credential(
+        &self,
+        id: i64,
+        sign_count: i64,
+        backup_state: bool,
+    ) -> DatastoreResult<bool> {
+        let now = DbDateTime(naive_utcnow());
+        with_pool!(&self.pool, p, DB => {
+            let n = sqlx::query(sql(&self.schema.sql.webauthn_advance))
+                .bind(id)
+                .bind(sign_count)
+                .bind(backup_state)
+                .bind(now)
+                .execute(p)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            Ok(n > 0)
+        })
+    }
+
     /// Deletes a credential.
     pub(crate) async fn remove_webauthn(&self, id: i64) -> DatastoreResult<()> {
         with_pool!(&self.pool, p, DB => {

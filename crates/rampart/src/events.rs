@@ -132,6 +132,20 @@ pub enum Event {
         /// The user's id.
         user_id: i64,
     },
+    /// `wan_registered`: a passkey was registered.
+    WanRegistered {
+        /// The user's id.
+        user_id: i64,
+        /// The passkey's nickname.
+        name: String,
+    },
+    /// `wan_deleted`: a passkey was deleted.
+    WanDeleted {
+        /// The user's id.
+        user_id: i64,
+        /// The passkey's nickname.
+        name: String,
+    },
 }
 
 /// The event hub; cheap to clone.

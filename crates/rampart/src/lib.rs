@@ -81,7 +81,8 @@
 //!   from `SECURITY_TEMPLATE_DIR`), flashed messages, and the stylesheet;
 //! - [`lifecycle`], [`mail`], [`events`]: registration, confirmation, reset and change
 //!   flows, their emails (SMTP or an outbox directory, from a background queue) and
-//!   Flask-Security's signals as typed events.
+//!   Flask-Security's signals as typed events;
+//! - [`webauthn`]: WebAuthn passkeys as first or second factor and for re-verification.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -112,6 +113,7 @@ pub mod tokens;
 pub mod two_factor;
 pub mod unified_signin;
 mod views;
+pub mod webauthn;
 
 pub use authn::{CurrentUser, Mechanism};
 pub use axum;

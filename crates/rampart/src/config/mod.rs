@@ -31,6 +31,7 @@ mod password;
 mod pools;
 mod source;
 mod throttle;
+mod webauthn;
 
 use std::fmt;
 use std::path::Path;
@@ -41,6 +42,7 @@ pub(crate) use mfa::normalize_method;
 pub use pages::{PAGE_NAMES, PagesConfig, template_key};
 pub use pools::PoolConfig;
 use source::Source;
+pub use webauthn::WebAuthnConfig;
 
 /// Default of `SECURITY_MAX_BODY_SIZE`: 64 KiB.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024;
@@ -228,6 +230,8 @@ pub struct SecurityConfig {
     /// HTML page settings (`SECURITY_TEMPLATE_DIR`, `SECURITY_*_TEMPLATE`,
     /// `SECURITY_FLASH_MESSAGES`, `SECURITY_STATIC_FOLDER_URL`).
     pub pages: PagesConfig,
+    /// WebAuthn settings (`SECURITY_WAN_*`; the feature flag is [`Self::webauthn`]).
+    pub wan: WebAuthnConfig,
 }
 
 impl Default for SecurityConfig {
@@ -289,6 +293,7 @@ impl Default for SecurityConfig {
             lifecycle: LifecycleConfig::default(),
             mfa: MfaConfig::default(),
             pages: PagesConfig::default(),
+            wan: WebAuthnConfig::default(),
         }
     }
 }
@@ -444,6 +449,7 @@ impl SecurityConfig {
             lifecycle: lifecycle::read(&mut s)?,
             mfa: mfa::read(&mut s)?,
             pages: pages::read(&mut s)?,
+            wan: webauthn::read(&mut s)?,
         };
         adjust(&mut config);
         config.check()?;

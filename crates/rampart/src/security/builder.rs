@@ -38,6 +38,9 @@ pub enum BuildError {
     /// The page templates could not be loaded (`SECURITY_TEMPLATE_DIR`, an override).
     #[error(transparent)]
     Pages(#[from] crate::pages::PageError),
+    /// WebAuthn is on but its relying party is not configured.
+    #[error(transparent)]
+    WebAuthn(#[from] crate::webauthn::SetupError),
     /// The password settings are invalid.
     #[error("{key}: {message}")]
     Password {
@@ -66,6 +69,7 @@ pub struct SecurityBuilder {
     sms: Option<Arc<dyn crate::two_factor::SmsSender>>,
     pages: crate::pages::PageTemplates,
     page_error: Option<crate::pages::PageError>,
+    wan_two_factor: Option<Arc<dyn crate::webauthn::TwoFactorHook>>,
 }
 
 impl SecurityBuilder {
@@ -90,6 +94,7 @@ impl SecurityBuilder {
             sms: None,
             pages: crate::pages::PageTemplates::default(),
             page_error: None,
+            wan_two_factor: None,
         }
     }
 
@@ -156,6 +161,13 @@ impl SecurityBuilder {
     /// Translates message texts (after the `SECURITY_MSG_*` overrides).
     pub fn translator(mut self, t: Arc<dyn crate::messages::Translate>) -> Self {
         self.translator = Some(t);
+        self
+    }
+
+    /// Connects WebAuthn to two-factor authentication: passkeys as the second factor, and
+    /// first-factor passkey sign-ins that still need one (see [`crate::webauthn::TwoFactorHook`]).
+    pub fn webauthn_two_factor(mut self, hook: Arc<dyn crate::webauthn::TwoFactorHook>) -> Self {
+        self.wan_two_factor = Some(hook);
         self
     }
 
@@ -263,9 +275,16 @@ impl SecurityBuilder {
             self.translator,
         )?;
         let mfa = mfa_services(c, &keys, secret.expose(), self.sms)?;
+        let webauthn = if c.webauthn {
+            let w = crate::webauthn::WebAuthn::new(c, keys.clone(), self.wan_two_factor)?;
+            Some(Arc::new(w))
+        } else {
+            None
+        };
         Ok(Security {
             inner: Arc::new(Inner {
                 mfa,
+                webauthn,
                 csrf: CsrfTokens::new(keys),
                 tokens,
                 passwords,

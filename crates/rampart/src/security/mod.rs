@@ -68,6 +68,7 @@ pub(crate) struct Inner {
     pub(crate) lifecycle: crate::lifecycle::Lifecycle,
     pub(crate) mfa: crate::two_factor::Services,
     pub(crate) pages: crate::pages::Pages,
+    pub(crate) webauthn: Option<Arc<crate::webauthn::WebAuthn>>,
 }
 
 impl std::fmt::Debug for Security {

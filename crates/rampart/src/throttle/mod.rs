@@ -292,6 +292,27 @@ impl Throttle {
         format!("{}{key}", self.inner.config.key_prefix)
     }
 
+    /// Marks `key` used for `ttl` and says whether this call was the first to do so: exactly
+    /// one of any number of concurrent calls gets `true`, also across processes sharing the
+    /// store (single-use WebAuthn ceremony states). Works whether or not throttling is on.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Backend`] when the store fails (treat the key as used then).
+    pub async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, ThrottleError> {
+        let now = self.inner.clock.now_ms();
+        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let key = format!("{}once:{key}", self.inner.config.key_prefix);
+        let mark = move |old: Option<rampart_core::throttle::ThrottleRecord>| {
+            let mut r = old.unwrap_or_default();
+            r.failures = r.failures.saturating_add(1);
+            r.last_ms = now;
+            r.expires_ms = r.expires_ms.max(expires);
+            Some(r)
+        };
+        let after = self.inner.store.update(&key, now, &mark).await?;
+        Ok(after.is_some_and(|r| r.failures == 1))
+    }
+
     /// Deletes expired counters (SQL stores; run it now and then, as the demo does).
     ///
     /// # Errors

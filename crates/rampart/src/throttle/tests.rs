@@ -258,3 +258,31 @@ async fn clear_user_clears_email_and_username() {
         );
     }
 }
+
+#[tokio::test]
+async fn claim_once_is_single_use_under_concurrency_and_expires() {
+    let (t, clock) = throttle(ThrottleConfig {
+        enabled: false,
+        ..ThrottleConfig::default()
+    });
+    let ttl = Duration::from_secs(60);
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { t.claim_once("wan:n1", ttl).await })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        if matches!(task.await, Ok(Ok(true))) {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1, "exactly one claim of 32 succeeds");
+    assert!(matches!(t.claim_once("wan:n2", ttl).await, Ok(true)));
+    clock.advance(Duration::from_secs(61));
+    assert!(
+        matches!(t.claim_once("wan:n1", ttl).await, Ok(true)),
+        "forgotten after its lifetime (the state itself has expired by then)"
+    );
+}

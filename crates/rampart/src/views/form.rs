@@ -65,6 +65,11 @@ impl Fields {
         }
     }
 
+    /// A field's raw value (a JSON client may send an object where a form sends text).
+    pub(crate) fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
     /// A password field: kept as typed (no trimming), `None` when missing or empty.
     pub(crate) fn secret(&self, name: &str) -> Option<String> {
         match self.0.get(name)? {

@@ -348,6 +348,32 @@ async fn throttled(ctx: &Ctx, f: &Fields, retry_after: std::time::Duration) -> R
     response
 }
 
+/// Signs `user` in on `session` after a successful primary authentication (`/login`,
+/// `/wan-signin`): login tracking, a new session id marked fresh, the CSRF cookie, the log
+/// line and the `user_authenticated` event.
+pub(crate) async fn establish(
+    sec: &Security,
+    session: &AuthSession,
+    user: User,
+    addr: ClientAddr,
+    authn_via: &str,
+) -> Result<User, Response> {
+    let user = track_login(sec, user, addr).await?;
+    session
+        .login(&user.fs_uniquifier, true)
+        .await
+        .map_err(backend)?;
+    crate::csrf_cookie::request_set(sec, session)
+        .await
+        .map_err(backend)?;
+    tracing::info!(user_id = user.id, authn_via, "user logged in");
+    sec.events().emit(crate::events::Event::UserAuthenticated {
+        user_id: user.id,
+        authn_via: authn_via.to_owned(),
+    });
+    Ok(user)
+}
+
 async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
     let sec = &ctx.sec;
     let remember = f
@@ -397,21 +423,10 @@ impl Done<'_> {
         via: &str,
     ) -> Response {
         let sec = self.sec;
-        let user = match track_login(sec, user, self.addr).await {
+        let user = match establish(sec, self.session, user, self.addr, via).await {
             Ok(u) => u,
             Err(r) => return r,
         };
-        if let Err(e) = self.session.login(&user.fs_uniquifier, true).await {
-            return backend(e);
-        }
-        if let Err(e) = crate::csrf_cookie::request_set(sec, self.session).await {
-            return backend(e);
-        }
-        tracing::info!(user_id = user.id, via, "user logged in");
-        sec.events().emit(crate::events::Event::UserAuthenticated {
-            user_id: user.id,
-            authn_via: via.to_owned(),
-        });
         let mut response = if self.json {
             let csrf = match sec.inner.csrf.token_for(self.session).await {
                 Ok(t) => t,

@@ -21,6 +21,12 @@ pub(crate) mod two_factor;
 mod unified_signin;
 mod us_setup;
 mod verify;
+mod wan_assert;
+mod wan_common;
+mod wan_page;
+mod wan_register;
+mod wan_signin;
+mod wan_verify;
 
 use crate::openapi::ApiRouter;
 use crate::security::Security;
@@ -39,8 +45,58 @@ pub(crate) fn routes(sec: &Security) -> ApiRouter {
             .route(op::verify_get(&c.verify_url), verify::get)
             .route(op::verify_post(&c.verify_url), verify::post);
     }
+    if c.webauthn {
+        r = webauthn_routes(r, sec);
+    }
     let r = us_routes(mfa_routes(r, sec), sec);
     lifecycle_routes(r, sec)
+}
+
+/// `/wan-register`, `/wan-signin`, `/wan-delete`, `/wan-verify` and the browser script.
+fn webauthn_routes(mut r: ApiRouter, sec: &Security) -> ApiRouter {
+    let c = sec.config();
+    let w = &c.wan;
+    let script = format!("{}/{}", w.static_folder_url, crate::webauthn::SCRIPT_NAME);
+    let token = |url: &str| format!("{url}/{{token}}");
+    r = r
+        .route(mop::wan_script(&script), webauthn_script)
+        .route(mop::wan_register_get(&w.register_url), wan_register::get)
+        .route(mop::wan_register_post(&w.register_url), wan_register::post)
+        .route(
+            mop::wan_register_state(&token(&w.register_url)),
+            wan_register::post_state,
+        )
+        .route(mop::wan_signin_get(&w.signin_url), wan_signin::get)
+        .route(mop::wan_signin_post(&w.signin_url), wan_signin::post)
+        .route(
+            mop::wan_signin_state(&token(&w.signin_url)),
+            wan_signin::post_state,
+        )
+        .route(mop::wan_delete_get(&w.delete_url), wan_register::get)
+        .route(mop::wan_delete_post(&w.delete_url), wan_register::delete);
+    if c.freshness_secs >= 0 && !w.allow_as_verify.is_empty() {
+        r = r
+            .route(mop::wan_verify_get(&w.verify_url), wan_verify::get)
+            .route(mop::wan_verify_post(&w.verify_url), wan_verify::post)
+            .route(
+                mop::wan_verify_state(&token(&w.verify_url)),
+                wan_verify::post_state,
+            );
+    }
+    r
+}
+
+/// `rampart-webauthn.js`, the browser side of the WebAuthn pages.
+async fn webauthn_script() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        crate::webauthn::SCRIPT,
+    )
+        .into_response()
 }
 
 /// Unified sign-in endpoints (`SECURITY_UNIFIED_SIGNIN`).

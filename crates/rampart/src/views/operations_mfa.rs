@@ -235,3 +235,110 @@ pub(super) fn us_verify_post(path: &str) -> Operation {
         &[PASSCODE, METHOD, NEXT],
     ))
 }
+
+const WAN: &str = "webauthn";
+const CREDENTIAL: Field = Field::text("credential");
+
+pub(super) fn wan_script(path: &str) -> Operation {
+    Operation::new(Verb::Get, path, "The WebAuthn pages' script")
+        .tag(WAN)
+        .answers_page(200, "JavaScript")
+}
+
+pub(super) fn wan_register_get(path: &str) -> Operation {
+    signed_in(page(Verb::Get, path, "The caller's passkeys", WAN))
+}
+
+pub(super) fn wan_register_post(path: &str) -> Operation {
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Start registering a passkey",
+        WAN,
+        &[Field::text("name"), Field::text("usage")],
+    ))
+}
+
+pub(super) fn wan_register_state(path: &str) -> Operation {
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Finish registering a passkey",
+        WAN,
+        &[CREDENTIAL],
+    ))
+}
+
+pub(super) fn wan_signin_get(path: &str) -> Operation {
+    page(Verb::Get, path, "The passkey sign-in form", WAN)
+}
+
+pub(super) fn wan_signin_post(path: &str) -> Operation {
+    step(
+        Verb::Post,
+        path,
+        "Start a passkey sign-in",
+        WAN,
+        &[IDENTITY, Field::flag("remember")],
+    )
+}
+
+pub(super) fn wan_signin_state(path: &str) -> Operation {
+    signs_in(step(
+        Verb::Post,
+        path,
+        "Finish a passkey sign-in",
+        WAN,
+        &[CREDENTIAL],
+    ))
+    .answers(401, "The passkey did not verify", envelope_schema())
+}
+
+pub(super) fn wan_delete_get(path: &str) -> Operation {
+    signed_in(page(
+        Verb::Get,
+        path,
+        "The caller's passkeys (delete form)",
+        WAN,
+    ))
+}
+
+pub(super) fn wan_delete_post(path: &str) -> Operation {
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Delete a passkey by name",
+        WAN,
+        &[Field::text("name")],
+    ))
+}
+
+pub(super) fn wan_verify_get(path: &str) -> Operation {
+    signed_in(page(
+        Verb::Get,
+        path,
+        "Re-verification with a passkey (freshness)",
+        WAN,
+    ))
+    .query(&[NEXT])
+}
+
+pub(super) fn wan_verify_post(path: &str) -> Operation {
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Start a passkey re-verification",
+        WAN,
+        &[],
+    ))
+}
+
+pub(super) fn wan_verify_state(path: &str) -> Operation {
+    signed_in(step(
+        Verb::Post,
+        path,
+        "Finish a passkey re-verification",
+        WAN,
+        &[CREDENTIAL],
+    ))
+}

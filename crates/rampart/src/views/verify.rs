@@ -88,13 +88,34 @@ pub(crate) async fn get(req: Request) -> Response {
         return Envelope::ok(StatusCode::OK)
             .with("csrf_token", csrf)
             .with("user", user_payload(&ctx.sec, &ctx.user, false))
-            .with("has_webauthn_verify_credential", false)
+            .with(
+                "has_webauthn_verify_credential",
+                has_webauthn_verify_credential(&ctx).await,
+            )
             .with("oauth_enabled", false)
             .with("oauth_providers", serde_json::json!([]))
             .into_response();
     }
     let next = ctx.query.get("next").cloned().unwrap_or_default();
     ctx.page.render(form_page(&ctx, &next, Vec::new())).await
+}
+
+/// Whether `/wan-verify` can re-authenticate the caller: WebAuthn on, the endpoint enabled
+/// and a credential of a `SECURITY_WAN_ALLOW_AS_VERIFY` usage registered.
+async fn has_webauthn_verify_credential(ctx: &Ctx) -> bool {
+    let c = ctx.sec.config();
+    if !c.webauthn || c.wan.allow_as_verify.is_empty() {
+        return false;
+    }
+    ctx.sec
+        .store()
+        .webauthn_of(ctx.user.id)
+        .await
+        .is_ok_and(|creds| {
+            creds
+                .iter()
+                .any(|w| c.wan.allow_as_verify.contains(&w.usage))
+        })
 }
 
 /// `POST /verify`.

@@ -1,0 +1,118 @@
+//! Checking a WebAuthn assertion (`/wan-signin/<state>`, `/wan-verify/<state>`), in
+//! Flask-Security's order and with its messages: known credential, owner, user handle,
+//! usage, active account, then the signature, challenge, origin, RP id and sign counter.
+
+use axum::response::Response;
+use rampart_core::model::{User, WebAuthnCredential};
+use webauthn_rs_core::proto::PublicKeyCredential;
+
+use super::account::{self, Ctx, Errors};
+use super::form::Fields;
+use super::wan_common::{self as common, one};
+use crate::events::Event;
+use crate::webauthn::{self, WanState, WebAuthn};
+
+/// Why an assertion is refused.
+pub(crate) enum Refusal {
+    /// Form errors (400 / the page again).
+    Errors(Errors),
+    /// A backend failure.
+    Response(Response),
+}
+
+/// A verified assertion.
+pub(crate) struct Asserted {
+    /// The credential's owner.
+    pub(crate) user: User,
+    /// Whether the authenticator verified the user (PIN, biometrics): multi-factor.
+    pub(crate) user_verified: bool,
+}
+
+fn refuse(ctx: &Ctx, key: &str) -> Refusal {
+    Refusal::Errors(one("credential", ctx.msg(key)))
+}
+
+/// Verifies the `credential` of `f` against `state`, by a credential of one of `usages`
+/// owned by `expected` (an `fs_uniquifier`) when given. On success the credential's sign
+/// count and last use are updated.
+pub(crate) async fn check(
+    ctx: &Ctx,
+    wan: &WebAuthn,
+    f: &Fields,
+    state: &WanState,
+    usages: &[&str],
+    expected: Option<&str>,
+) -> Result<Asserted, Refusal> {
+    let Some((rsp, _)) = common::credential::<PublicKeyCredential>(f) else {
+        return Err(refuse(ctx, "API_ERROR"));
+    };
+    let backend = |e| Refusal::Response(account::backend(e));
+    let store = ctx.sec.store();
+    let Some(cred) = store.find_webauthn(&rsp.raw_id).await.map_err(backend)? else {
+        return Err(refuse(ctx, "WEBAUTHN_UNKNOWN_CREDENTIAL_ID"));
+    };
+    let Some(user) = store.find_user_by_id(cred.user_id).await.map_err(backend)? else {
+        return Err(refuse(ctx, "WEBAUTHN_ORPHAN_CREDENTIAL_ID"));
+    };
+    let handle = user.fs_webauthn_user_handle.as_deref().unwrap_or_default();
+    if let Some(h) = &rsp.response.user_handle
+        && h.as_slice() != handle.as_bytes()
+    {
+        return Err(refuse(ctx, "WEBAUTHN_MISMATCH_USER_HANDLE"));
+    }
+    if expected.is_some_and(|u| u != user.fs_uniquifier) {
+        // Verify and second factor: the credential must be the caller's (GHSA-f66q-9rf6-8795).
+        return Err(refuse(ctx, "WEBAUTHN_MISMATCH_USER_HANDLE"));
+    }
+    if !usages.contains(&cred.usage.as_str()) {
+        return Err(refuse(ctx, "WEBAUTHN_CREDENTIAL_WRONG_USAGE"));
+    }
+    if !user.active {
+        return Err(refuse(ctx, "DISABLED_ACCOUNT"));
+    }
+    let result = match webauthn::finish_authentication(&wan.core, &rsp, &state.ceremony, &cred) {
+        Ok(r) => r,
+        Err(e) => return Err(failed(ctx, &user, &cred, &e)),
+    };
+    let count = i64::from(result.counter());
+    let advanced = store
+        .advance_webauthn(cred.id, count, result.backup_state())
+        .await
+        .map_err(backend)?;
+    if !advanced {
+        // Another assertion with this count or a higher one was recorded meanwhile.
+        tracing::warn!(
+            user_id = user.id,
+            credential = cred.id,
+            "possible cloned authenticator: a concurrent use recorded this sign count; refused"
+        );
+        let m = common::no_verify(ctx, "the sign count did not increase");
+        return Err(Refusal::Errors(one("credential", m)));
+    }
+    Ok(Asserted {
+        user,
+        user_verified: result.user_verified(),
+    })
+}
+
+fn failed(
+    ctx: &Ctx,
+    user: &User,
+    cred: &WebAuthnCredential,
+    e: &webauthn::CeremonyError,
+) -> Refusal {
+    if e.is_counter_regression() {
+        tracing::warn!(
+            user_id = user.id,
+            credential = cred.id,
+            stored_count = cred.sign_count,
+            "possible cloned authenticator: the sign counter did not increase; refused"
+        );
+    } else {
+        tracing::info!(user_id = user.id, error = %e, "passkey assertion refused");
+    }
+    ctx.sec.events().emit(Event::UserFailedAuthn {
+        user_id: Some(user.id),
+    });
+    Refusal::Errors(one("credential", common::no_verify(ctx, &e.to_string())))
+}
