@@ -7,7 +7,7 @@ as the demo configures it (session and Basic only, unauthenticated endpoints exe
 
 Run under gunicorn (the bench does this itself):
 
-    FS_DEMO_DB=/tmp/fs.db SECRET_KEY=… gunicorn -w 2 -b 127.0.0.1:0 \
+    FS_DEMO_DB=/tmp/fs.db SECRET_KEY=… gunicorn --preload -w 2 -b 127.0.0.1:0 \
         --chdir tools/bench fs_demo_app:app
 """
 
@@ -79,7 +79,8 @@ def me():
 
 
 def seed():
-    """Creates the contract's users once (gunicorn workers race: the loser rolls back)."""
+    """Creates the contract's users once. gunicorn runs with --preload: this runs in the master,
+    and the engine's connections are dropped before the workers fork."""
     with app.app_context():
         db.create_all()
         if datastore.find_user(email="user@example.com"):
@@ -98,6 +99,8 @@ def seed():
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
+        finally:
+            db.engine.dispose()
 
 
 seed()

@@ -126,6 +126,9 @@ pub fn start_flask(
         core,
         &gunicorn,
         &[
+            "--preload",
+            "--graceful-timeout",
+            "2",
             "-w",
             &workers,
             "-b",
@@ -144,6 +147,33 @@ pub fn start_flask(
         &[],
         GUNICORN_LISTENING,
     )
+    .and_then(|server| {
+        wait_ready(&format!("{}/api/public", server.base_url()))?;
+        Ok(server)
+    })
+}
+
+/// Waits (up to a minute) until `url` answers 200: gunicorn listens before its workers are up.
+fn wait_ready(url: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let client = crate::login::client()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(resp) = client.get(url).send().await
+                && resp.status().is_success()
+            {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("{url} did not answer 200 within a minute");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
 }
 
 fn which(program: &str) -> Option<PathBuf> {

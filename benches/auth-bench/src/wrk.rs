@@ -97,6 +97,10 @@ pub fn run_script(
         .arg(format!("-t{}", load.threads))
         .arg(format!("-c{}", load.connections))
         .arg(format!("-d{secs}s"))
+        // A slow peer (Flask under gunicorn) queues 64 connections for seconds: count those
+        // answers instead of dropping them as timeouts after wrk's default 2 s.
+        .arg("--timeout")
+        .arg("10s")
         .arg("--latency");
     if let Some(script) = script {
         cmd.arg("-s").arg(script);
