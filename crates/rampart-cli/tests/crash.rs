@@ -1,7 +1,7 @@
 //! Crash safety (security-testing.md C13), black-box on SQLite and PostgreSQL: the demo server
-//! is killed with SIGKILL at a random moment (0.2–1.5 s) into a steady stream of
-//! registrations and password changes, then restarted. Every write it acknowledged with 200
-//! must be there afterwards — a registered address exists, a changed password is the one
+//! is killed with SIGKILL at a random moment (0–1 s after both streams had a write
+//! acknowledged) in a steady stream of registrations and password changes, then restarted.
+//! Every write it acknowledged with 200 must be there afterwards — a registered address exists, a changed password is the one
 //! that signs in (a change cut off before its answer may have happened or not, nothing else)
 //! — and the database passes its integrity check every cycle: `PRAGMA integrity_check` on
 //! SQLite; on PostgreSQL amcheck's `bt_index_check` on every index of the schema plus
@@ -180,7 +180,18 @@ async fn kill_during_writes(db: Db) {
             let (base, ledger, stop) = (base.clone(), ledger.clone(), stop.clone());
             load.push(tokio::spawn(change_loop(base, ledger, stop, cycle, email)));
         }
-        let delay = rand::rng().random_range(200..1500);
+        // Kill at a random moment once both kinds of write are flowing (a loaded machine
+        // may need seconds for the first), so acknowledged and in-flight writes meet the kill.
+        let (regs, changes) = counts(&ledger);
+        let flowing = Instant::now();
+        while flowing.elapsed() < Duration::from_secs(30) {
+            let (r, c) = counts(&ledger);
+            if r > regs && c > changes {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let delay = rand::rng().random_range(0..1000);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         server.kill().await;
         stop.store(true, Ordering::SeqCst);
@@ -212,6 +223,12 @@ async fn kill_during_writes(db: Db) {
         !l.registered.is_empty() && l.acked_changes > 0,
         "the load acknowledged no writes: the test tested nothing"
     );
+}
+
+/// Acknowledged registrations and password changes so far.
+fn counts(ledger: &Shared) -> (usize, usize) {
+    let l = ledger.lock().unwrap();
+    (l.registered.len(), l.acked_changes)
 }
 
 /// A JSON POST; `None` when the connection failed (the server is gone).
