@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target in fuzz/ for SECONDS each (default 25) on the stable toolchain
+# (RUSTC_BOOTSTRAP=1: libFuzzer and AddressSanitizer need unstable flags), installing
+# cargo-fuzz when missing. Prints executions and crashes per target, exits 1 on any crash.
+#   scripts/fuzz.sh            # CI smoke run, 25 s per target
+#   scripts/fuzz.sh 3600       # an hour per target
+#   FUZZ_TARGETS="redirect tokens" scripts/fuzz.sh 600
+# Crashing inputs land in fuzz/artifacts/TARGET/; replay one with
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-…
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-25}
+export RUSTC_BOOTSTRAP=1
+target_dir=${CARGO_TARGET_DIR:-/var/tmp/rampart-target}-fuzz-crate
+# One build job at a time keeps the 2-core machine usable while the fuzz crate builds.
+build_flags=(--release --debug-assertions --codegen-units 16 --target-dir "$target_dir")
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz (cargo install --locked)"
+  cargo install --locked cargo-fuzz
+fi
+
+targets=${FUZZ_TARGETS:-$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^rampart-fuzz$')}
+start=$(date +%s)
+# The fuzz crate's own Cargo.lock (same versions as the workspace's) must be up to date.
+cargo fetch --locked --manifest-path fuzz/Cargo.toml
+build_log=$(mktemp)
+if ! cargo fuzz build "${build_flags[@]}" --fuzz-dir fuzz >"$build_log" 2>&1; then
+  grep -vE '^\s+(Compiling|Checking)' "$build_log" | tail -40 >&2
+  echo "fuzz build failed" >&2
+  exit 1
+fi
+rm -f "$build_log"
+echo "== fuzz crate built in $(( $(date +%s) - start )) s"
+
+failed=0
+total_execs=0
+for t in $targets; do
+  mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+  log=$(mktemp)
+  set +e
+  cargo fuzz run "${build_flags[@]}" --fuzz-dir fuzz "$t" -- \
+    -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  execs=${execs:-0}
+  total_execs=$(( total_execs + execs ))
+  crashes=$(find "fuzz/artifacts/$t" -type f | wc -l)
+  printf '%-16s %12s executions in %ss, %s crash files, exit %s\n' "$t" "$execs" "$secs" "$crashes" "$rc"
+  if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
+    failed=1
+    grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2
+  fi
+  rm -f "$log"
+done
+echo "== fuzzing: $(echo "$targets" | wc -w) targets, $total_execs executions, $(( $(date +%s) - start )) s in all, failures: $failed"
+exit "$failed"
