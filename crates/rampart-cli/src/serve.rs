@@ -126,6 +126,7 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
             mailer(&env)?,
         )?,
     };
+    let shutdown = shutdown();
     tracing::info!(
         "rampart listening on http://{addr} (database {}, mail {}, sessions {})",
         redact_url(&env.database_url),
@@ -157,7 +158,7 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(shutdown)
     .await
     .context("server error");
     if let Some(queue) = security.lifecycle().mail_queue() {
@@ -271,19 +272,28 @@ fn mailer(env: &DemoEnv) -> anyhow::Result<Arc<dyn rampart::mail::Mailer>> {
     Ok(Arc::new(rampart::mail::OutboxMailer::new(dir)))
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The shutdown signal. The SIGTERM handler is installed when this is called, not when the
+/// future is first polled, so a SIGTERM that arrives right after the "listening" line (a
+/// supervisor, a test) still shuts down gracefully instead of killing the process.
+fn shutdown() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { () = ctrl_c => {}, () = term => {} }
+        tracing::info!("shutting down");
+    }
 }
