@@ -160,6 +160,8 @@ pub struct Answer {
     pub schema: Option<Value>,
     /// Whether browsers get an HTML page with this status instead.
     pub html: bool,
+    /// The media type of that non-JSON answer (`text/html` unless set).
+    pub media_type: &'static str,
 }
 
 /// One method on one path: what it takes and what it answers.
@@ -221,6 +223,7 @@ impl Operation {
             description,
             schema: Some(schema),
             html: false,
+            media_type: "text/html",
         });
         self
     }
@@ -237,6 +240,7 @@ impl Operation {
             description,
             schema: Some(schema),
             html: true,
+            media_type: "text/html",
         });
         self
     }
@@ -248,6 +252,24 @@ impl Operation {
             description,
             schema: None,
             html: true,
+            media_type: "text/html",
+        });
+        self
+    }
+
+    /// Adds an answer that is a file of `media_type` (a script, a stylesheet) for every client.
+    pub fn answers_file(
+        mut self,
+        status: u16,
+        description: &'static str,
+        media_type: &'static str,
+    ) -> Self {
+        self.answers.push(Answer {
+            status,
+            description,
+            schema: None,
+            html: true,
+            media_type,
         });
         self
     }
@@ -259,6 +281,7 @@ impl Operation {
             description,
             schema: None,
             html: false,
+            media_type: "text/html",
         });
         self
     }
@@ -303,7 +326,7 @@ impl Operation {
                 content.insert("application/json".into(), json!({ "schema": schema }));
             }
             if a.html {
-                content.insert("text/html".into(), json!({"schema": {"type": "string"}}));
+                content.insert(a.media_type.into(), json!({"schema": {"type": "string"}}));
             }
             let mut r = json!({ "description": a.description });
             if !content.is_empty() {

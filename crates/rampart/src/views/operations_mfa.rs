@@ -242,7 +242,7 @@ const CREDENTIAL: Field = Field::text("credential");
 pub(super) fn wan_script(path: &str) -> Operation {
     Operation::new(Verb::Get, path, "The WebAuthn pages' script")
         .tag(WAN)
-        .answers_page(200, "JavaScript")
+        .answers_file(200, "JavaScript", "text/javascript")
 }
 
 pub(super) fn wan_register_get(path: &str) -> Operation {
