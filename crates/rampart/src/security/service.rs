@@ -121,7 +121,14 @@ where
             .with_error("Request body too large")
             .into_response();
     }
-    let mut req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    // A body known to be empty (every GET of the hot path) cannot pass the limit: it is left
+    // as it is instead of being boxed into a `Limited` on every request.
+    let empty = axum::body::HttpBody::size_hint(req.body()).exact() == Some(0);
+    let mut req = if empty {
+        req
+    } else {
+        req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))
+    };
     let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
     let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
     let mut response = match crate::authn::prepare(&shared.sec, req).await {
