@@ -605,7 +605,16 @@ async fn every_demo_response_carries_the_header_set() {
         }
     }
     f.finish(total);
-    // Still serving after the panics.
-    assert_eq!(app.get("/api/public").send().await.status, 200);
+    // Still serving after the panics; a JSON answer's policy carries no nonce at all (none was
+    // asked for), and is the same on every request.
+    let a = app.get("/api/public").accept_json().send().await;
+    let b = app.get("/api/public").accept_json().send().await;
+    assert_eq!(a.status, 200);
+    let csp = a.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("nonce"),
+        "{csp}"
+    );
+    assert_eq!(b.header("content-security-policy"), Some(csp));
     app.server.stop().await;
 }
