@@ -253,8 +253,10 @@ async fn resolve(
         Mechanism::Token => by_token(parts, sec).await?,
         Mechanism::Session => by_session(parts, sec).await?,
         Mechanism::Basic => {
+            // Boxed: the password check's state is large and off the token/session path, and
+            // an inline one would make every authenticating future as large.
             let addr = client_addr(&parts.extensions);
-            basic::authenticate(&parts.headers, addr, sec).await?
+            Box::pin(basic::authenticate(&parts.headers, addr, sec)).await?
         }
     };
     if let Some(ctx) = parts.extensions.get_mut::<RequestCtx>() {
@@ -333,7 +335,7 @@ pub(crate) async fn prepare(
         return Err(refusal);
     }
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
-    let (mut req, token) = find_token(req).await?;
+    let (mut req, token) = find_token(req, sec.config().max_body_size).await?;
     req.extensions_mut().insert(RequestCtx {
         sec: sec.clone(),
         addr,
@@ -356,42 +358,61 @@ pub(crate) fn after(sec: &Security, restored: Option<bool>, response: &mut Respo
     }
 }
 
-/// Largest JSON or form body searched for `auth_token` and `csrf_token`.
-const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
-
 /// Finds the auth token (header, query, JSON key) and a `csrf_token` in a JSON or form body;
-/// the body is buffered and put back.
-async fn find_token(mut req: Request) -> Result<(Request, Option<String>), Response> {
+/// the body is buffered (up to `SECURITY_MAX_BODY_SIZE`, `limit`) and put back.
+async fn find_token(req: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
     let header_token = token_from_parts(req.headers(), req.uri().query());
-    let has_body = !matches!(*req.method(), Method::GET | Method::HEAD);
-    let (is_json, is_form) = match req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(ct) if has_body => (
-            crate::envelope::is_json_content_type(ct),
-            ct.get(..33)
-                .is_some_and(|p| p.eq_ignore_ascii_case("application/x-www-form-urlencoded")),
-        ),
-        _ => (false, false),
-    };
-    let (mut body_token, mut body_csrf) = (None, None);
-    if has_body && (is_json || is_form) {
-        let (parts, body) = req.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, TOKEN_BODY_LIMIT).await else {
-            return Err(Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-                .with_error("Request body too large")
-                .into_response());
-        };
-        (body_token, body_csrf) = body_tokens(is_json, &bytes);
-        req = Request::from_parts(parts, Body::from(bytes));
+    match body_kind(&req) {
+        None => Ok((req, header_token.filter(|t| !t.is_empty()))),
+        // Boxed: reading a body is off the GET path, and its state would otherwise be part
+        // of every request's future.
+        Some(is_json) => Box::pin(with_body_tokens(req, limit, is_json, header_token)).await,
     }
+}
+
+/// `Some(is_json)` when the request has a JSON or form body to search for tokens.
+fn body_kind(req: &Request) -> Option<bool> {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let ct = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if crate::envelope::is_json_content_type(ct) {
+        return Some(true);
+    }
+    ct.get(..33)
+        .is_some_and(|p| p.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .then_some(false)
+}
+
+/// [`find_token`] for a request with a body: the header token wins over the body's.
+async fn with_body_tokens(
+    req: Request,
+    limit: usize,
+    is_json: bool,
+    header_token: Option<String>,
+) -> Result<(Request, Option<String>), Response> {
+    let (mut req, body_token, body_csrf) = read_body_tokens(req, limit, is_json).await?;
     let token = header_token.or(body_token).filter(|t| !t.is_empty());
     if let Some(csrf) = body_csrf.filter(|t| !t.is_empty()) {
         req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
     }
     Ok((req, token))
+}
+
+/// Buffers the body (413 past `limit`), reads its tokens and puts it back.
+async fn read_body_tokens(
+    req: Request,
+    limit: usize,
+    is_json: bool,
+) -> Result<(Request, Option<String>, Option<String>), Response> {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return Err(Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            .with_error("Request body too large")
+            .into_response());
+    };
+    let (token, csrf) = body_tokens(is_json, &bytes);
+    Ok((Request::from_parts(parts, Body::from(bytes)), token, csrf))
 }
 
 /// The `auth_token` (JSON only) and `csrf_token` of a JSON or form body: string values of
@@ -422,8 +443,6 @@ pub(crate) async fn check_csrf(
     sec: &Security,
     user: &CurrentUser,
 ) -> Result<(), crate::csrf::CsrfError> {
-    #[derive(Clone)]
-    struct Checked;
     let c = sec.config();
     if !c.csrf_enabled
         || !crate::csrf::is_unsafe(&parts.method)
@@ -431,6 +450,22 @@ pub(crate) async fn check_csrf(
     {
         return Ok(());
     }
+    // Boxed: only state-changing requests get here, and the check's futures would otherwise
+    // be part of every authenticating extractor's future.
+    Box::pin(check_csrf_needed(parts, sec, user)).await
+}
+
+/// Marks a request whose CSRF token [`check_csrf`] has accepted.
+#[derive(Clone)]
+struct Checked;
+
+/// The part of [`check_csrf`] that runs for a state-changing request.
+async fn check_csrf_needed(
+    parts: &mut Parts,
+    sec: &Security,
+    user: &CurrentUser,
+) -> Result<(), crate::csrf::CsrfError> {
+    let c = sec.config();
     let mut needed = c.csrf_protect_mechanisms.contains(&user.via);
     if !needed && user.via != Mechanism::Session && has_session_cookie(parts, sec) {
         // A request carrying a signed-in session cookie is a session request for CSRF.
@@ -480,16 +515,29 @@ fn token_from_parts(headers: &HeaderMap, query: Option<&str>) -> Option<String> 
 /// Restores a session from the remember-me cookie: `Some(true)` when it did, `Some(false)` when
 /// the cookie is dead, `None` when there was nothing to do.
 async fn remember_login(req: &mut Request, sec: &Security) -> Result<Option<bool>, AuthnError> {
-    let Some(value) = req
-        .headers()
+    let Some(value) = remember_cookie(req) else {
+        return Ok(None);
+    };
+    // Boxed: only callers with a remember cookie get here.
+    Box::pin(restore_remembered(req, sec, value)).await
+}
+
+/// The remember-me cookie's value, when the request carries one.
+fn remember_cookie(req: &Request) -> Option<String> {
+    req.headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(remember::from_cookie_header)
         .map(str::to_owned)
-    else {
-        return Ok(None);
-    };
+}
+
+/// [`remember_login`] for a request with a remember cookie (`value`).
+async fn restore_remembered(
+    req: &mut Request,
+    sec: &Security,
+    value: String,
+) -> Result<Option<bool>, AuthnError> {
     let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() else {
         return Ok(None);
     };

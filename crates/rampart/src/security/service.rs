@@ -110,7 +110,7 @@ where
 }
 
 /// The session, CSRF-cookie and authentication steps around the handler.
-async fn call<S>(shared: &Shared, inner: &mut S, req: Request) -> Response
+async fn call<S>(shared: &Shared, inner: &mut S, mut req: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
@@ -124,11 +124,9 @@ where
     // A body known to be empty (every GET of the hot path) cannot pass the limit: it is left
     // as it is instead of being boxed into a `Limited` on every request.
     let empty = axum::body::HttpBody::size_hint(req.body()).exact() == Some(0);
-    let mut req = if empty {
-        req
-    } else {
-        req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))
-    };
+    if !empty {
+        req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    }
     let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
     let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
     let mut response = match crate::authn::prepare(&shared.sec, req).await {
@@ -141,7 +139,14 @@ where
     };
     if shared.sec.config().csrf_cookie.is_some() {
         let auth = crate::session::AuthSession(session.clone());
-        crate::csrf_cookie::finish(&shared.sec, csrf_sent.as_deref(), &auth, &mut response).await;
+        // Boxed, like the other steps off the hot path, to keep this future small.
+        Box::pin(crate::csrf_cookie::finish(
+            &shared.sec,
+            csrf_sent.as_deref(),
+            &auth,
+            &mut response,
+        ))
+        .await;
     }
     session::finish(&session, had_cookie, &shared.cookie, &mut response).await;
     response
@@ -159,11 +164,12 @@ fn declares_more_than(limit: usize, req: &Request) -> bool {
         .any(|n| n > limit as u64)
 }
 
-/// The response, or the 500 envelope when something inside panics.
-async fn guarded(call: impl Future<Output = Response>) -> Response {
+/// The response, or the 500 envelope when something inside panics. A plain function rather
+/// than an `async fn`: that would hold `call` twice (as its argument and inside the
+/// `CatchUnwind`) and double the size of every request's future.
+fn guarded(call: impl Future<Output = Response>) -> impl Future<Output = Response> {
     use futures_util::FutureExt as _;
-    match std::panic::AssertUnwindSafe(call).catch_unwind().await {
-        Ok(response) => response,
-        Err(panic) => crate::headers::panic_response(panic),
-    }
+    std::panic::AssertUnwindSafe(call)
+        .catch_unwind()
+        .map(|outcome| outcome.unwrap_or_else(crate::headers::panic_response))
 }

@@ -135,6 +135,18 @@ pub(crate) async fn finish(
     if !had_cookie && !modified {
         return;
     }
+    // Boxed: a request without a session (the token path) never gets here.
+    Box::pin(write_back(session, had_cookie, modified, cookie, res)).await;
+}
+
+/// [`finish`] for a request that had or changed a session.
+async fn write_back(
+    session: &Session,
+    had_cookie: bool,
+    modified: bool,
+    cookie: &SessionCookie,
+    res: &mut Response,
+) {
     if session.is_empty().await {
         if had_cookie {
             append(res, removal(cookie));
