@@ -3,7 +3,7 @@
 //! the first factor, replayed states and challenges, wrong origins, sign counters going
 //! backwards, deletion, `/wan-verify` freshness, user hints on and off, refusal of
 //! unauthenticated and stale callers, and a credential stored the way Flask-Security stores
-//! it.
+//! it. Passkeys as the second factor and the throttling of assertions: `second_factor`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "webauthn/authenticator.rs"]
@@ -11,6 +11,8 @@ mod authenticator;
 #[allow(dead_code)]
 #[path = "api/harness.rs"]
 mod harness;
+#[path = "webauthn/second_factor.rs"]
+mod second_factor;
 mod support;
 
 use serde_json::{Value, json};
@@ -330,6 +332,27 @@ async fn freshness_and_verify() {
     }
     let s = app.login(USER).await;
     let cred = Cred::Session(s.clone());
+    // Without a passkey, the re-authentication answer offers none.
+    let without = Cred::Session(app.login(ADMIN).await);
+    let r = app
+        .post("/api/test/stale")
+        .accept_json()
+        .json(json!({}))
+        .cred(&without)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let stale = app
+        .get("/wan-register")
+        .accept_json()
+        .cred(&without)
+        .send()
+        .await;
+    assert_eq!(stale.status, 401, "{stale}");
+    assert_eq!(
+        stale.json["response"]["has_webauthn_verify_credential"], false,
+        "{stale}"
+    );
     let mut auth = Authenticator::new(RP_ID, ORIGIN);
     let r = register(&app, &s, &mut auth, "mine", "first").await;
     assert_eq!(r.status, 200, "{r}");
@@ -354,6 +377,17 @@ async fn freshness_and_verify() {
         .await;
     assert_eq!(stale.status, 401, "{stale}");
     assert_eq!(stale.json["response"]["reauth_required"], true, "{stale}");
+    assert_eq!(
+        stale.json["response"]["has_webauthn_verify_credential"], true,
+        "a passkey for /wan-verify:\n{stale}"
+    );
+    let r = app.get("/verify").accept_json().cred(&cred).send().await;
+    assert_eq!(
+        r.json["response"]["has_webauthn_verify_credential"], true,
+        "{r}"
+    );
+    let r = app.get("/verify").browser().cred(&cred).send().await;
+    assert!(r.text.contains("name=\"wan_verify_form\""), "{r}");
 
     let (options, state) = verify_start(&app, &cred).await;
     assert_eq!(

@@ -17,9 +17,13 @@
 //! (`SECURITY_TWO_FACTOR_STATE_WITHIN`, 10 minutes), is bound to the user's `fs_uniquifier`
 //! (a password reset kills it) and dies once used.
 //!
-//! # For other second factors (WebAuthn)
-//! [`pending_user`] reads the pending state of a request (session, body field or header) and
-//! [`complete_pending`] signs the user in once another second factor succeeded; see their docs.
+//! # Other second factors (WebAuthn)
+//! A user with a `secondary` passkey has the method `webauthn` (alone it is offered at once,
+//! with `tf_method: "webauthn"` and `tf_signin_url`; with another method, through
+//! `/tf-select`). `/wan-signin` reads the pending state with [`pending_user`] (session, body
+//! field or header) and, once one of the pending user's `secondary` passkeys verified, ends
+//! it like a code would ([`complete_pending`]: the challenge is burnt, the user signed in, the
+//! `tf_validity` cookie set). Applications adding their own second factor use the same two.
 
 pub mod recovery;
 pub mod sms;
@@ -463,6 +467,17 @@ pub async fn complete_pending(
 }
 
 pub(crate) async fn finish(done: &Done<'_>, pending: &Pending, user: User, via: &str) -> Response {
+    finish_with(done, pending, user, via, Vec::new()).await
+}
+
+/// [`finish`] with `extra` fields in the JSON answer (see [`Done::complete_with`]).
+pub(crate) async fn finish_with(
+    done: &Done<'_>,
+    pending: &Pending,
+    user: User,
+    via: &str,
+    extra: Vec<(&str, Value)>,
+) -> Response {
     let sec = done.sec;
     if let Err(e) = state::burn(sec, &pending.nonce).await {
         return backend(e);
@@ -478,7 +493,7 @@ pub(crate) async fn finish(done: &Done<'_>, pending: &Pending, user: User, via: 
         .then(|| validity_cookie(sec, &user))
         .flatten();
     let mut response = done
-        .complete(user, pending.remember, pending.next.as_deref(), via)
+        .complete_with(user, pending.remember, pending.next.as_deref(), via, extra)
         .await;
     if let Some(c) = cookie
         && response.status().is_success() | response.status().is_redirection()

@@ -342,7 +342,10 @@ pub(crate) async fn verify_get(req: Request) -> Response {
                     "code_methods",
                     json!(us::active_code_methods(&ctx.sec, &user)),
                 ),
-                ("has_webauthn_verify_credential", Value::Bool(false)),
+                (
+                    "has_webauthn_verify_credential",
+                    Value::Bool(crate::webauthn::has_verify_credential(&ctx.sec, &user).await),
+                ),
                 ("oauth_enabled", Value::Bool(false)),
                 ("oauth_providers", json!([])),
                 ("user", json!({})),
