@@ -3,7 +3,7 @@
 //! "webauthn"`, and `/wan-signin` with the pending state finishes the login — only with the
 //! pending user's own passkey, from the session or (cookie-less) `tf_signin_state`. A
 //! first-factor passkey without user verification still asks for the second factor. Failed
-//! assertions are throttled.
+//! assertions are throttled and use up the pending challenge like wrong codes.
 
 use super::*;
 
@@ -125,6 +125,43 @@ async fn passkey_finishes_the_password_login() {
     assert_eq!(
         r.errors(),
         ["Passkey not registered for this use (first or secondary)"]
+    );
+    app.server.stop().await;
+}
+
+/// Refused passkeys count against the pending challenge like wrong codes: after
+/// `SECURITY_TWO_FACTOR_CODE_TRIES` (5) the login must start again from the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_passkeys_use_up_the_challenge() {
+    let app = App::start_with(Db::sqlite(), &env(&[])).await;
+    let mut key = key_of(&app, USER, "second", "secondary").await;
+    let half = password_step(&app, USER).await;
+    let cred = Cred::Session(half.clone());
+    key.origin = "http://evil.example".to_owned();
+    for i in 0..5 {
+        let (options, state) = start(&app, &cred, json!({}), true).await;
+        let r = finish(&app, &cred, &state, credential(&key.get(&options))).await;
+        assert_eq!(r.status, 400, "try {i}: {r}");
+        assert!(r.errors()[0].starts_with("Could not verify passkey"), "{r}");
+    }
+    key.origin = ORIGIN.to_owned();
+    let r = app
+        .get("/wan-signin")
+        .accept_json()
+        .cred(&cred)
+        .send()
+        .await;
+    assert_eq!(
+        r.json["response"]["is_secondary"], false,
+        "the challenge is dead:\n{r}"
+    );
+    let half = password_step(&app, USER).await;
+    let cred = Cred::Session(half.clone());
+    let (options, state) = start(&app, &cred, json!({}), true).await;
+    let r = finish(&app, &cred, &state, credential(&key.get(&options))).await;
+    assert!(
+        is_envelope(&r, 200),
+        "a new password step starts a new challenge:\n{r}"
     );
     app.server.stop().await;
 }

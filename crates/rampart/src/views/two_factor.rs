@@ -88,6 +88,22 @@ pub(crate) async fn pending_in(
     Ok(found.filter(|(p, _)| states.contains(&p.state.as_str())))
 }
 
+/// A POST that continues a pending login: context, body, CSRF, and the pending state in one
+/// of `states` (else Flask-Security's `tf_illegal_state`).
+pub(crate) async fn pending_post(
+    req: Request,
+    states: &[&str],
+) -> Result<(Ctx, Fields, Pending, User), Response> {
+    let (mut parts, body) = req.into_parts();
+    let ctx = account::context(&mut parts).await?;
+    let f = account::fields(&ctx, body).await?;
+    csrf_ok(&mut parts, &ctx, &f).await?;
+    match pending_in(&ctx, Some(&f), states).await? {
+        Some((p, user)) => Ok((ctx, f, p, user)),
+        None => Err(illegal_state(&ctx).await),
+    }
+}
+
 fn choices(ctx: &Ctx, user: &User) -> Vec<String> {
     let m = &ctx.sec.config().mfa;
     let mut choices = m.two_factor_enabled_methods.clone();

@@ -15,7 +15,8 @@ use super::account::{self, Ctx, Errors};
 use super::form::Fields;
 use super::wan_common::{self as common, one};
 use crate::events::Event;
-use crate::throttle::{Action, Permit, ThrottleError};
+use crate::throttle::Action;
+use crate::two_factor::{self as tf, Pending};
 use crate::webauthn::{self, WanState, WebAuthn};
 
 /// Why an assertion is refused.
@@ -38,25 +39,11 @@ fn refuse(ctx: &Ctx, key: &str) -> Refusal {
     Refusal::Errors(one("credential", ctx.msg(key)))
 }
 
-/// Counts an assertion for `account` (and the address), or answers 429 / 503.
-async fn permit(ctx: &Ctx, account: Option<&str>) -> Result<Permit, Refusal> {
-    match ctx
-        .sec
-        .throttle()
-        .attempt(Action::Passkey, account, ctx.addr)
-        .await
-    {
-        Ok(p) => Ok(p),
-        Err(ThrottleError::Throttled { retry_after }) => Err(Refusal::Response(
-            super::two_factor::throttled(ctx, retry_after),
-        )),
-        Err(e) => Err(Refusal::Response(account::backend(e))),
-    }
-}
-
 /// Verifies the `credential` of `f` against `state`, by a credential of one of `usages`
-/// owned by `expected` when given. Throttled (see the module docs). On success the
+/// owned by `expected` when given. Throttled (see the module docs); a refusal also counts
+/// against `challenge`, the pending two-factor login it would finish. On success the
 /// credential's sign count and last use are updated.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn check(
     ctx: &Ctx,
     wan: &WebAuthn,
@@ -64,6 +51,7 @@ pub(crate) async fn check(
     state: &WanState,
     usages: &[&str],
     expected: Option<&User>,
+    challenge: Option<&Pending>,
 ) -> Result<Asserted, Refusal> {
     let Some((rsp, _)) = common::credential::<PublicKeyCredential>(f) else {
         return Err(refuse(ctx, "API_ERROR"));
@@ -75,19 +63,33 @@ pub(crate) async fn check(
         Some(c) => store.find_user_by_id(c.user_id).await.map_err(backend)?,
         None => None,
     };
-    let account = expected.or(owner.as_ref()).map(|u| u.email.as_str());
-    let permit = permit(ctx, account).await?;
-    let Some(cred) = cred else {
-        return Err(refuse(ctx, "WEBAUTHN_UNKNOWN_CREDENTIAL_ID"));
+    let account = expected.or(owner.as_ref()).map(|u| u.email.clone());
+    let run = || async {
+        match verify(ctx, wan, &rsp, state, usages, expected, cred, owner).await {
+            Ok(a) => tf::Try::Right(a),
+            Err(Refusal::Errors(e)) => tf::Try::Wrong(e),
+            Err(Refusal::Response(r)) => tf::Try::Backend(r),
+        }
     };
-    let Some(user) = owner else {
-        return Err(refuse(ctx, "WEBAUTHN_ORPHAN_CREDENTIAL_ID"));
-    };
-    let asserted = verify(ctx, wan, &rsp, state, usages, expected, cred, user).await?;
-    if let Err(e) = permit.succeeded().await {
-        tracing::warn!(error = %e, "could not record a verified passkey in the throttle");
+    let action = Action::Passkey;
+    match tf::guarded(
+        &ctx.sec,
+        action,
+        account.as_deref(),
+        ctx.addr,
+        challenge,
+        run,
+    )
+    .await
+    {
+        tf::Try::Right(a) => Ok(a),
+        tf::Try::Wrong(e) => Err(Refusal::Errors(e)),
+        tf::Try::Throttled(retry_after) => Err(Refusal::Response(super::two_factor::throttled(
+            ctx,
+            retry_after,
+        ))),
+        tf::Try::Backend(r) => Err(Refusal::Response(r)),
     }
-    Ok(asserted)
 }
 
 /// The checks after the look-ups, in Flask-Security's order.
@@ -99,9 +101,15 @@ async fn verify(
     state: &WanState,
     usages: &[&str],
     expected: Option<&User>,
-    cred: WebAuthnCredential,
-    user: User,
+    cred: Option<WebAuthnCredential>,
+    owner: Option<User>,
 ) -> Result<Asserted, Refusal> {
+    let Some(cred) = cred else {
+        return Err(refuse(ctx, "WEBAUTHN_UNKNOWN_CREDENTIAL_ID"));
+    };
+    let Some(user) = owner else {
+        return Err(refuse(ctx, "WEBAUTHN_ORPHAN_CREDENTIAL_ID"));
+    };
     let backend = |e| Refusal::Response(account::backend(e));
     let store = ctx.sec.store();
     let handle = user.fs_webauthn_user_handle.as_deref().unwrap_or_default();

@@ -238,18 +238,22 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Ok(s) => s,
         Err(p) => return refuse(one("", common::state_message(&ctx, p, within))).await,
     };
-    let pending_user = pending.as_ref().map(|(_, u)| u);
+    let (challenge, pending_user) = (
+        pending.as_ref().map(|(p, _)| p),
+        pending.as_ref().map(|(_, u)| u),
+    );
     if (state.usage == "secondary") != secondary
         || state.user.as_deref() != pending_user.map(|u| u.fs_uniquifier.as_str())
     {
         return refuse(one("", ctx.msg("API_ERROR"))).await;
     }
     let usages = [state.usage.as_str()];
-    let asserted = match wan_assert::check(&ctx, &wan, &f, &state, &usages, pending_user).await {
-        Ok(a) => a,
-        Err(Refusal::Errors(e)) => return refuse(e).await,
-        Err(Refusal::Response(r)) => return r,
-    };
+    let asserted =
+        match wan_assert::check(&ctx, &wan, &f, &state, &usages, pending_user, challenge).await {
+            Ok(a) => a,
+            Err(Refusal::Errors(e)) => return refuse(e).await,
+            Err(Refusal::Response(r)) => return r,
+        };
     if !super::login::confirmation_ok(&ctx.sec, &asserted.user) {
         return refuse(one("credential", ctx.msg("CONFIRMATION_REQUIRED"))).await;
     }

@@ -153,7 +153,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Err(p) => return refuse(one("", common::state_message(&ctx, p, within))).await,
     };
     let usages = usages(&ctx);
-    if let Err(r) = wan_assert::check(&ctx, &wan, &f, &state, &usages, Some(&*user)).await {
+    if let Err(r) = wan_assert::check(&ctx, &wan, &f, &state, &usages, Some(&*user), None).await {
         return match r {
             Refusal::Errors(e) => refuse(e).await,
             Refusal::Response(r) => r,
