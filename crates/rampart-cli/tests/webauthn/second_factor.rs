@@ -338,3 +338,57 @@ async fn failed_assertions_are_throttled() {
     assert!(is_envelope(&r, 429), "{r}");
     app.server.stop().await;
 }
+
+/// A browser: the password form redirects to the passkey page, whose ceremony (the forms the
+/// script submits) signs in and goes to the `next` given at the password step.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_goes_through_the_passkey_page() {
+    let app = App::start_with(Db::sqlite(), &env(&[])).await;
+    let mut key = key_of(&app, USER, "second", "secondary").await;
+    let r = app
+        .post("/login")
+        .browser()
+        .form(&[("email", USER.0), ("password", USER.1), ("next", "/api/me")])
+        .send()
+        .await;
+    assert_eq!(r.status, 302, "{r}");
+    assert_eq!(
+        r.header("location"),
+        Some("/wan-signin?next=/api/me"),
+        "{r}"
+    );
+    let mut jar = Jar::default();
+    jar.absorb(&r);
+    let cookies = Cred::Cookies(jar.clone());
+    assert_eq!(app.me(&cookies).await.status, 401);
+    let page = app.get("/wan-signin").browser().cred(&cookies).send().await;
+    assert_eq!(page.status, 200, "{page}");
+    let page = app
+        .post("/wan-signin")
+        .browser()
+        .cred(&cookies)
+        .form(&[])
+        .send()
+        .await;
+    assert_eq!(page.status, 200, "{page}");
+    let options: Value = serde_json::from_str(&unescape(attr(&page.text, "data-options"))).unwrap();
+    assert_eq!(
+        options["allowCredentials"][0]["id"],
+        b64(&key.cred_id),
+        "{page}"
+    );
+    let action = unescape(attr(&page.text, "action=\"/wan-signin/"));
+    let credential = key.get(&options).to_string();
+    let done = app
+        .post(&format!("/wan-signin/{action}"))
+        .browser()
+        .cred(&cookies)
+        .form(&[("credential", &credential)])
+        .send()
+        .await;
+    assert_eq!(done.status, 302, "{done}");
+    assert_eq!(done.header("location"), Some("/api/me"), "{done}");
+    jar.absorb(&done);
+    assert_eq!(app.me(&Cred::Cookies(jar)).await.status, 200);
+    app.server.stop().await;
+}

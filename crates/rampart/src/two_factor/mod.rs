@@ -413,8 +413,9 @@ async fn begin(
         }
         (_, Some("webauthn")) => {
             extra.push(("tf_method", json!("webauthn")));
-            extra.push(("tf_signin_url", json!("/wan-signin")));
-            browser_target = "/wan-signin".to_owned();
+            let signin_url = sec.config().wan.signin_url.clone();
+            extra.push(("tf_signin_url", json!(signin_url)));
+            browser_target = signin_url;
         }
         (_, m) => {
             let m = m.unwrap_or("authenticator");

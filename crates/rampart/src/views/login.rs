@@ -401,7 +401,7 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
 }
 
 /// What completing a sign-in needs from the request (shared by `/login`, two-factor,
-/// unified sign-in and, later, WebAuthn).
+/// unified sign-in and WebAuthn).
 pub(crate) struct Done<'a> {
     pub(crate) sec: &'a Security,
     pub(crate) session: &'a AuthSession,
