@@ -1,7 +1,11 @@
 //! `/wan-signin` (`SECURITY_WEBAUTHN`): sign in with a passkey, as the first factor
 //! (`SECURITY_WAN_ALLOW_AS_FIRST_FACTOR`) or as the second factor of a pending two-factor
-//! login. The finished sign-in is a login like `/login`'s: new session, tracking, the
-//! `user_authenticated` event, `remember`, `?include_auth_token`.
+//! login. A first-factor sign-in finishes like `/login`'s ([`Done`](super::login::Done):
+//! new session, tracking, the `user_authenticated` event, `remember`, `?include_auth_token`),
+//! after two-factor when the passkey is not multi-factor; a second factor ends the pending
+//! login through the two-factor module (challenge spent, `tf_validity` cookie), with a
+//! `secondary` passkey of the pending user only. Every assertion is throttled
+//! ([`wan_assert`](super::wan_assert)).
 
 use axum::extract::{Path, Request};
 use axum::http::StatusCode;
