@@ -48,7 +48,7 @@ pub(crate) const SCRIPT: &str = include_str!("rampart-webauthn.js");
 /// Its file name under `SECURITY_STATIC_FOLDER_URL`.
 pub(crate) const SCRIPT_NAME: &str = "rampart-webauthn.js";
 
-/// Why WebAuthn cannot be set up (found when the [`Security`](crate::Security) is built).
+/// Why WebAuthn cannot be set up (found when the [`Security`] is built).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
