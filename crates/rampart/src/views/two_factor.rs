@@ -362,23 +362,23 @@ async fn disable(ctx: &Ctx, who: Setup) -> Response {
 
 /// `POST /tf-setup/<token> {code}`: completes an authenticated change without the session.
 pub(crate) async fn setup_validate(Path(token): Path<String>, req: Request) -> Response {
+    match signed_in_post(req).await {
+        Ok((ctx, f, user)) => change_with_token(&ctx, &f, user, &token).await,
+        Err(r) => r,
+    }
+}
+
+/// A POST by a signed-in caller (session or token) finishing a setup with its state token
+/// (`/tf-setup/<token>`, `/us-setup/<state>`): the caller, the context and the body.
+pub(crate) async fn signed_in_post(req: Request) -> Result<(Ctx, Fields, User), Response> {
     let (mut parts, body) = req.into_parts();
-    let user =
-        match AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(&mut parts, &())
-            .await
-        {
-            Ok(u) => (*u.user.user).clone(),
-            Err(r) => return r.into_response(),
-        };
-    let ctx = match account::context(&mut parts).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    change_with_token(&ctx, &f, user, &token).await
+    let user = AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(&mut parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let user = (*user.user.user).clone();
+    let ctx = account::context(&mut parts).await?;
+    let f = account::fields(&ctx, body).await?;
+    Ok((ctx, f, user))
 }
 
 async fn change_with_token(ctx: &Ctx, f: &Fields, user: User, token: &str) -> Response {
