@@ -334,21 +334,7 @@ async fn freshness_and_verify() {
     let cred = Cred::Session(s.clone());
     // Without a passkey, the re-authentication answer offers none.
     let without = Cred::Session(app.login(ADMIN).await);
-    let r = app
-        .post("/api/test/stale")
-        .accept_json()
-        .json(json!({}))
-        .cred(&without)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{r}");
-    let stale = app
-        .get("/wan-register")
-        .accept_json()
-        .cred(&without)
-        .send()
-        .await;
-    assert_eq!(stale.status, 401, "{stale}");
+    let stale = stale_answer(&app, &without).await;
     assert_eq!(
         stale.json["response"]["has_webauthn_verify_credential"], false,
         "{stale}"
@@ -361,21 +347,7 @@ async fn freshness_and_verify() {
     let r = register(&app, &admin, &mut admins, "admins", "first").await;
     assert_eq!(r.status, 200, "{r}");
 
-    let r = app
-        .post("/api/test/stale")
-        .accept_json()
-        .json(json!({}))
-        .cred(&cred)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{r}");
-    let stale = app
-        .get("/wan-register")
-        .accept_json()
-        .cred(&cred)
-        .send()
-        .await;
-    assert_eq!(stale.status, 401, "{stale}");
+    let stale = stale_answer(&app, &cred).await;
     assert_eq!(stale.json["response"]["reauth_required"], true, "{stale}");
     assert_eq!(
         stale.json["response"]["has_webauthn_verify_credential"], true,
@@ -431,6 +403,21 @@ async fn freshness_and_verify() {
         .await;
     assert_eq!(r.status, 400, "{r}");
     app.server.stop().await;
+}
+
+/// Makes `c`'s session stale, then the 401 of a fresh-only endpoint.
+async fn stale_answer(app: &App, c: &Cred) -> Resp {
+    let r = app
+        .post("/api/test/stale")
+        .accept_json()
+        .json(json!({}))
+        .cred(c)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let stale = app.get("/wan-register").accept_json().cred(c).send().await;
+    assert_eq!(stale.status, 401, "{stale}");
+    stale
 }
 
 async fn verify_start(app: &App, c: &Cred) -> (Value, String) {
