@@ -3,7 +3,7 @@
 //! the first factor, replayed states and challenges, wrong origins, sign counters going
 //! backwards, deletion, `/wan-verify` freshness, user hints on and off, refusal of
 //! unauthenticated and stale callers, and a credential stored the way Flask-Security stores
-//! it.
+//! it. Passkeys as the second factor and the throttling of assertions: `second_factor`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "webauthn/authenticator.rs"]
@@ -11,6 +11,8 @@ mod authenticator;
 #[allow(dead_code)]
 #[path = "api/harness.rs"]
 mod harness;
+#[path = "webauthn/second_factor.rs"]
+mod second_factor;
 mod support;
 
 use serde_json::{Value, json};
@@ -330,6 +332,13 @@ async fn freshness_and_verify() {
     }
     let s = app.login(USER).await;
     let cred = Cred::Session(s.clone());
+    // Without a passkey, the re-authentication answer offers none.
+    let without = Cred::Session(app.login(ADMIN).await);
+    let stale = stale_answer(&app, &without).await;
+    assert_eq!(
+        stale.json["response"]["has_webauthn_verify_credential"], false,
+        "{stale}"
+    );
     let mut auth = Authenticator::new(RP_ID, ORIGIN);
     let r = register(&app, &s, &mut auth, "mine", "first").await;
     assert_eq!(r.status, 200, "{r}");
@@ -338,22 +347,19 @@ async fn freshness_and_verify() {
     let r = register(&app, &admin, &mut admins, "admins", "first").await;
     assert_eq!(r.status, 200, "{r}");
 
-    let r = app
-        .post("/api/test/stale")
-        .accept_json()
-        .json(json!({}))
-        .cred(&cred)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{r}");
-    let stale = app
-        .get("/wan-register")
-        .accept_json()
-        .cred(&cred)
-        .send()
-        .await;
-    assert_eq!(stale.status, 401, "{stale}");
+    let stale = stale_answer(&app, &cred).await;
     assert_eq!(stale.json["response"]["reauth_required"], true, "{stale}");
+    assert_eq!(
+        stale.json["response"]["has_webauthn_verify_credential"], true,
+        "a passkey for /wan-verify:\n{stale}"
+    );
+    let r = app.get("/verify").accept_json().cred(&cred).send().await;
+    assert_eq!(
+        r.json["response"]["has_webauthn_verify_credential"], true,
+        "{r}"
+    );
+    let r = app.get("/verify").browser().cred(&cred).send().await;
+    assert!(r.text.contains("name=\"wan_verify_form\""), "{r}");
 
     let (options, state) = verify_start(&app, &cred).await;
     assert_eq!(
@@ -397,6 +403,21 @@ async fn freshness_and_verify() {
         .await;
     assert_eq!(r.status, 400, "{r}");
     app.server.stop().await;
+}
+
+/// Makes `c`'s session stale, then the 401 of a fresh-only endpoint.
+async fn stale_answer(app: &App, c: &Cred) -> Resp {
+    let r = app
+        .post("/api/test/stale")
+        .accept_json()
+        .json(json!({}))
+        .cred(c)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{r}");
+    let stale = app.get("/wan-register").accept_json().cred(c).send().await;
+    assert_eq!(stale.status, 401, "{stale}");
+    stale
 }
 
 async fn verify_start(app: &App, c: &Cred) -> (Value, String) {

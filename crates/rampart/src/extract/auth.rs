@@ -161,10 +161,14 @@ async fn fresh<S: Send + Sync, M: Mechanisms>(
     if is_fresh {
         return Ok(user);
     }
+    let wants_json = wants_json(&parts.headers);
+    let has_webauthn_verify_credential =
+        wants_json && crate::webauthn::has_verify_credential(&sec, &user).await;
     Err(Rejection::Stale {
+        has_webauthn_verify_credential,
         message: sec.messages().text("REAUTHENTICATION_REQUIRED"),
         unified_signin: sec.config().unified_signin,
-        wants_json: wants_json(&parts.headers),
+        wants_json,
         next: parts
             .uri
             .path_and_query()

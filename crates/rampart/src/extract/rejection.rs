@@ -26,6 +26,9 @@ pub enum Rejection {
         unified_signin: bool,
         /// `SECURITY_MSG_REAUTHENTICATION_REQUIRED` as configured.
         message: String,
+        /// Whether the user has a passkey `/wan-verify` accepts (JSON
+        /// `has_webauthn_verify_credential`).
+        has_webauthn_verify_credential: bool,
     },
     /// An anonymous-only endpoint was called by a signed-in user.
     NotAnonymous {
@@ -136,7 +139,8 @@ impl IntoResponse for Rejection {
                 next,
                 unified_signin,
                 message,
-            } => stale(wants_json, &next, unified_signin, &message),
+                has_webauthn_verify_credential: wan,
+            } => stale(wants_json, &next, unified_signin, wan, &message),
             Self::NotAnonymous {
                 wants_json,
                 post_login_view,
@@ -168,13 +172,13 @@ impl IntoResponse for Rejection {
 
 /// Flask-Security's re-authentication answer: JSON 401 with `reauth_required`, or a redirect
 /// to `/verify?next=` for browsers.
-fn stale(wants_json: bool, next: &str, unified_signin: bool, message: &str) -> Response {
+fn stale(wants_json: bool, next: &str, unified_signin: bool, wan: bool, message: &str) -> Response {
     if wants_json {
         Envelope::error(StatusCode::UNAUTHORIZED)
             .with_error(message)
             .with("reauth_required", true)
             .with("unified_signin_enabled", unified_signin)
-            .with("has_webauthn_verify_credential", false)
+            .with("has_webauthn_verify_credential", wan)
             .with("oauth_enabled", false)
             .with("oauth_providers", serde_json::json!([]))
             .into_response()

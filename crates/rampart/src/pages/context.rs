@@ -152,6 +152,11 @@ fn endpoint_urls(c: &SecurityConfig) -> BTreeMap<String, String> {
         "change_username",
         &l.change_username_url,
     );
+    add(
+        c.webauthn && c.freshness_secs >= 0 && !c.wan.allow_as_verify.is_empty(),
+        "wan_verify",
+        &c.wan.verify_url,
+    );
     urls
 }
 

@@ -69,7 +69,6 @@ pub struct SecurityBuilder {
     sms: Option<Arc<dyn crate::two_factor::SmsSender>>,
     pages: crate::pages::PageTemplates,
     page_error: Option<crate::pages::PageError>,
-    wan_two_factor: Option<Arc<dyn crate::webauthn::TwoFactorHook>>,
 }
 
 impl SecurityBuilder {
@@ -94,7 +93,6 @@ impl SecurityBuilder {
             sms: None,
             pages: crate::pages::PageTemplates::default(),
             page_error: None,
-            wan_two_factor: None,
         }
     }
 
@@ -161,13 +159,6 @@ impl SecurityBuilder {
     /// Translates message texts (after the `SECURITY_MSG_*` overrides).
     pub fn translator(mut self, t: Arc<dyn crate::messages::Translate>) -> Self {
         self.translator = Some(t);
-        self
-    }
-
-    /// Connects WebAuthn to two-factor authentication: passkeys as the second factor, and
-    /// first-factor passkey sign-ins that still need one (see [`crate::webauthn::TwoFactorHook`]).
-    pub fn webauthn_two_factor(mut self, hook: Arc<dyn crate::webauthn::TwoFactorHook>) -> Self {
-        self.wan_two_factor = Some(hook);
         self
     }
 
@@ -276,7 +267,7 @@ impl SecurityBuilder {
         )?;
         let mfa = mfa_services(c, &keys, secret.expose(), self.sms)?;
         let webauthn = if c.webauthn {
-            let w = crate::webauthn::WebAuthn::new(c, keys.clone(), self.wan_two_factor)?;
+            let w = crate::webauthn::WebAuthn::new(c, keys.clone())?;
             Some(Arc::new(w))
         } else {
             None

@@ -1,5 +1,6 @@
-//! Throttling of password guessing, reset requests and one-time code checks, per account and
-//! per client address: a slowing throttle, never a lock that an attacker can hold.
+//! Throttling of password guessing, reset requests, one-time code checks and passkey
+//! assertions, per account and per client address: a slowing throttle, never a lock that an
+//! attacker can hold.
 //!
 //! Every attempt is counted against two keys before it is verified: the account it names
 //! (whether or not the account exists, so the throttle tells nothing about which accounts
@@ -12,13 +13,14 @@
 //! # The rules
 //! - **Rate** (a sliding GCRA window): per account 10 attempts per 15 minutes in a burst, then
 //!   one every 90 s; per address 100 per 15 minutes, then one every 9 s.
-//! - **Back-off** (accounts, for login and code checks): after 10 consecutive failures the wait
-//!   after each further failure doubles, 90 s, 3 min, 6 min … up to 1 hour.
-//! - **Hard limit** (accounts, login and code checks): after 100 consecutive failures, the NIST
-//!   SP 800-63B ceiling, nothing is let through until 24 hours have passed since the last one,
-//!   or until the counters are cleared: call [`Throttle::clear_user`] (or
-//!   [`Throttle::clear_account`]) when the owner proves control another way (a completed
-//!   password reset).
+//! - **Back-off** (accounts, for login, code checks and passkey assertions): after 10
+//!   consecutive failures the wait after each further failure doubles, 90 s, 3 min, 6 min …
+//!   up to 1 hour.
+//! - **Hard limit** (accounts, login, code checks and passkey assertions): after 100
+//!   consecutive failures, the NIST SP 800-63B ceiling, nothing is let through until 24 hours
+//!   have passed since the last one, or until the counters are cleared: call
+//!   [`Throttle::clear_user`] (or [`Throttle::clear_account`]) when the owner proves control
+//!   another way (a completed password reset).
 //! - Attempts refused by the throttle are not counted; a success gives its attempt back and
 //!   starts the account's consecutive failures from zero. Password reset requests are limited
 //!   by rate only, so an attacker cannot stop the owner from resetting.
@@ -83,6 +85,9 @@ pub enum Action {
     Reset,
     /// A one-time code check (two-factor, unified sign-in, recovery codes).
     Code,
+    /// A WebAuthn assertion (`/wan-signin/<state>`, `/wan-verify/<state>`): counted against
+    /// the credential's owner (or the pending or signed-in user) and the address.
+    Passkey,
 }
 
 impl Action {
@@ -91,6 +96,7 @@ impl Action {
             Self::Login => "login",
             Self::Reset => "reset",
             Self::Code => "code",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -245,14 +251,14 @@ impl Throttle {
         Ok(permit)
     }
 
-    /// Forgets the login and code-check counters of `account`: call it when its owner proved
+    /// Forgets the login, code-check and passkey counters of `account`: call it when its owner proved
     /// control another way, such as a completed password reset, so an attack on the account
     /// leaves nothing behind.
     ///
     /// # Errors
     /// [`ThrottleError::Backend`] when the store fails.
     pub async fn clear_account(&self, account: &str) -> Result<(), ThrottleError> {
-        for action in [Action::Login, Action::Code] {
+        for action in [Action::Login, Action::Code, Action::Passkey] {
             let key = format!(
                 "{}{}",
                 self.inner.config.key_prefix,

@@ -17,9 +17,13 @@
 //! (`SECURITY_TWO_FACTOR_STATE_WITHIN`, 10 minutes), is bound to the user's `fs_uniquifier`
 //! (a password reset kills it) and dies once used.
 //!
-//! # For other second factors (WebAuthn)
-//! [`pending_user`] reads the pending state of a request (session, body field or header) and
-//! [`complete_pending`] signs the user in once another second factor succeeded; see their docs.
+//! # Other second factors (WebAuthn)
+//! A user with a `secondary` passkey has the method `webauthn` (alone it is offered at once,
+//! with `tf_method: "webauthn"` and `tf_signin_url`; with another method, through
+//! `/tf-select`). `/wan-signin` reads the pending state with [`pending_user`] (session, body
+//! field or header) and, once one of the pending user's `secondary` passkeys verified, ends
+//! it like a code would ([`complete_pending`]: the challenge is burnt, the user signed in, the
+//! `tf_validity` cookie set). Applications adding their own second factor use the same two.
 
 pub mod recovery;
 pub mod sms;
@@ -106,6 +110,61 @@ pub(crate) enum Check {
     Backend(Response),
 }
 
+/// The outcome of one throttled try of a second factor (a code, a recovery code, a passkey).
+pub(crate) enum Try<T, W> {
+    /// Right: the throttle got its attempt back.
+    Right(T),
+    /// Wrong: the attempt stays counted, and so does the try against the challenge.
+    Wrong(W),
+    /// Refused by the throttle before the check ran.
+    Throttled(std::time::Duration),
+    /// A store failed.
+    Backend(Response),
+}
+
+/// One try of a second factor, as every check does it: counts the attempt of `action` for
+/// `account` (the user's email; `None` when unknown) and the client address, or refuses it
+/// (`Throttled`); runs `check`; gives the attempt back when it is right, and counts a wrong
+/// one against `pending`'s challenge (it dies after `SECURITY_TWO_FACTOR_CODE_TRIES`).
+pub(crate) async fn guarded<T, W, Fut>(
+    sec: &Security,
+    action: crate::throttle::Action,
+    account: Option<&str>,
+    addr: ClientAddr,
+    pending: Option<&Pending>,
+    check: impl FnOnce() -> Fut,
+) -> Try<T, W>
+where
+    Fut: std::future::Future<Output = Try<T, W>>,
+{
+    let permit = match sec.throttle().attempt(action, account, addr).await {
+        Ok(p) => p,
+        Err(crate::throttle::ThrottleError::Throttled { retry_after }) => {
+            return Try::Throttled(retry_after);
+        }
+        Err(crate::throttle::ThrottleError::Backend(e)) => return Try::Backend(backend(e)),
+    };
+    match check().await {
+        Try::Right(t) => {
+            if let Err(e) = permit.succeeded().await {
+                tracing::warn!(error = %e, "could not record a right answer in the throttle");
+            }
+            Try::Right(t)
+        }
+        Try::Wrong(w) => {
+            drop(permit);
+            // The last allowed try still hears its error; the next finds the state gone.
+            if let Some(p) = pending
+                && let Err(e) = state::count_wrong(sec, p).await
+            {
+                return Try::Backend(backend(e));
+            }
+            Try::Wrong(w)
+        }
+        other => other,
+    }
+}
+
 /// Checks `code` against `secret` (the stored encrypted JSON) for `user`, throttled
 /// (`Action::Code`), single use per step, and counted against `pending`'s challenge.
 pub(crate) async fn check_code(
@@ -117,44 +176,40 @@ pub(crate) async fn check_code(
     pending: Option<&Pending>,
     addr: ClientAddr,
 ) -> Check {
-    let permit = match sec
-        .throttle()
-        .attempt(crate::throttle::Action::Code, Some(&user.email), addr)
-        .await
-    {
-        Ok(p) => p,
-        Err(crate::throttle::ThrottleError::Throttled { retry_after }) => {
-            return Check::Throttled(retry_after);
-        }
-        Err(crate::throttle::ThrottleError::Backend(e)) => return Check::Backend(backend(e)),
-    };
+    let action = crate::throttle::Action::Code;
+    let check = || code_matches(sec, user, secret, window_secs, code);
+    match guarded(sec, action, Some(&user.email), addr, pending, check).await {
+        Try::Right(()) => Check::Accepted,
+        Try::Wrong(()) => Check::Wrong,
+        Try::Throttled(d) => Check::Throttled(d),
+        Try::Backend(r) => Check::Backend(r),
+    }
+}
+
+/// Whether `code` is a step of `secret` within the window not accepted before (and claims it).
+async fn code_matches(
+    sec: &Security,
+    user: &User,
+    secret: &str,
+    window_secs: i64,
+    code: &str,
+) -> Try<(), ()> {
     let Ok(key) = decrypt(sec, secret).await else {
         tracing::error!(user_id = user.id, "cannot decrypt the stored TOTP secret");
-        return Check::Wrong;
+        return Try::Wrong(());
     };
     let now = rampart_core::signing::unix_now();
     let window = u64::try_from(window_secs).unwrap_or(0);
-    let matched = totp::matching_counter(&key, code, now, window);
-    if let Some(counter) = matched {
-        match state::claim_step(sec, secret, counter, window_secs * 2).await {
-            Ok(true) => {
-                if let Err(e) = permit.succeeded().await {
-                    tracing::warn!(error = %e, "could not record a right code in the throttle");
-                }
-                return Check::Accepted;
-            }
-            Ok(false) => tracing::info!(user_id = user.id, "replayed TOTP code refused"),
-            Err(e) => return Check::Backend(backend(e)),
+    let Some(counter) = totp::matching_counter(&key, code, now, window) else {
+        return Try::Wrong(());
+    };
+    match state::claim_step(sec, secret, counter, window_secs * 2).await {
+        Ok(true) => Try::Right(()),
+        Ok(false) => {
+            tracing::info!(user_id = user.id, "replayed TOTP code refused");
+            Try::Wrong(())
         }
-    }
-    drop(permit);
-    match pending {
-        None => Check::Wrong,
-        // The last allowed try still hears "Invalid code"; the next finds the state gone.
-        Some(p) => match state::count_wrong(sec, p).await {
-            Ok(_) => Check::Wrong,
-            Err(e) => Check::Backend(backend(e)),
-        },
+        Err(e) => Try::Backend(backend(e)),
     }
 }
 
@@ -358,8 +413,9 @@ async fn begin(
         }
         (_, Some("webauthn")) => {
             extra.push(("tf_method", json!("webauthn")));
-            extra.push(("tf_signin_url", json!("/wan-signin")));
-            browser_target = "/wan-signin".to_owned();
+            let signin_url = sec.config().wan.signin_url.clone();
+            extra.push(("tf_signin_url", json!(signin_url)));
+            browser_target = signin_url;
         }
         (_, m) => {
             let m = m.unwrap_or("authenticator");
@@ -463,6 +519,17 @@ pub async fn complete_pending(
 }
 
 pub(crate) async fn finish(done: &Done<'_>, pending: &Pending, user: User, via: &str) -> Response {
+    finish_with(done, pending, user, via, Vec::new()).await
+}
+
+/// [`finish`] with `extra` fields in the JSON answer (see [`Done::complete_with`]).
+pub(crate) async fn finish_with(
+    done: &Done<'_>,
+    pending: &Pending,
+    user: User,
+    via: &str,
+    extra: Vec<(&str, Value)>,
+) -> Response {
     let sec = done.sec;
     if let Err(e) = state::burn(sec, &pending.nonce).await {
         return backend(e);
@@ -478,7 +545,7 @@ pub(crate) async fn finish(done: &Done<'_>, pending: &Pending, user: User, via: 
         .then(|| validity_cookie(sec, &user))
         .flatten();
     let mut response = done
-        .complete(user, pending.remember, pending.next.as_deref(), via)
+        .complete_with(user, pending.remember, pending.next.as_deref(), via, extra)
         .await;
     if let Some(c) = cookie
         && response.status().is_success() | response.status().is_redirection()

@@ -401,7 +401,7 @@ async fn succeed(ctx: &Ctx, f: &Fields, user: User) -> Response {
 }
 
 /// What completing a sign-in needs from the request (shared by `/login`, two-factor,
-/// unified sign-in and, later, WebAuthn).
+/// unified sign-in and WebAuthn).
 pub(crate) struct Done<'a> {
     pub(crate) sec: &'a Security,
     pub(crate) session: &'a AuthSession,
@@ -422,6 +422,20 @@ impl Done<'_> {
         next: Option<&str>,
         via: &str,
     ) -> Response {
+        self.complete_with(user, remember, next, via, Vec::new())
+            .await
+    }
+
+    /// [`complete`](Self::complete) with `extra` fields in the JSON answer (`/wan-signin`
+    /// adds `post_login_url` and `tf_required`, as Flask-Security does).
+    pub(crate) async fn complete_with(
+        &self,
+        user: User,
+        remember: bool,
+        next: Option<&str>,
+        via: &str,
+        extra: Vec<(&str, Value)>,
+    ) -> Response {
         let sec = self.sec;
         let user = match establish(sec, self.session, user, self.addr, via).await {
             Ok(u) => u,
@@ -440,19 +454,27 @@ impl Done<'_> {
             if sec.config().two_factor {
                 env = env.with("tf_required", false);
             }
+            for (k, v) in extra {
+                env = env.with(k, v);
+            }
             env.into_response()
         } else {
-            let target = next.map_or_else(
-                || sec.config().post_login_view.clone(),
-                redirect::quote_location,
-            );
-            handlers::found(&target)
+            handlers::found(&post_login_target(sec, next))
         };
         if remember && let Some(cookie) = sec.inner.remember.set_header(&user.fs_uniquifier) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
         response
     }
+}
+
+/// Where a browser goes after signing in: `next` (already validated) or
+/// `SECURITY_POST_LOGIN_VIEW`.
+pub(crate) fn post_login_target(sec: &Security, next: Option<&str>) -> String {
+    next.map_or_else(
+        || sec.config().post_login_view.clone(),
+        redirect::quote_location,
+    )
 }
 
 /// Login tracking (`SECURITY_TRACKABLE`): times, addresses and the count.

@@ -12,6 +12,8 @@ const PASSCODE: Field = Field::secret("passcode");
 const METHOD: Field = Field::text("chosen_method");
 const PHONE: Field = Field::text("phone");
 const IDENTITY: Field = Field::text("identity");
+/// The pending two-factor state of a cookie-less client (also the `X-TF-Signin-State` header).
+const TF_STATE: Field = Field::text("tf_signin_state");
 
 /// A state-changing step: its body fields, a JSON (or page) success, the common errors.
 fn step(
@@ -277,9 +279,9 @@ pub(super) fn wan_signin_post(path: &str) -> Operation {
     step(
         Verb::Post,
         path,
-        "Start a passkey sign-in",
+        "Start a passkey sign-in (first or second factor)",
         WAN,
-        &[IDENTITY, Field::flag("remember")],
+        &[IDENTITY, Field::flag("remember"), TF_STATE],
     )
 }
 
@@ -287,9 +289,9 @@ pub(super) fn wan_signin_state(path: &str) -> Operation {
     signs_in(step(
         Verb::Post,
         path,
-        "Finish a passkey sign-in",
+        "Finish a passkey sign-in, or the pending two-factor login",
         WAN,
-        &[CREDENTIAL],
+        &[CREDENTIAL, Field::flag("remember"), TF_STATE],
     ))
     .answers(401, "The passkey did not verify", envelope_schema())
 }

@@ -3,11 +3,12 @@
 
 use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
+use rampart_core::model::User;
 use serde_json::json;
 
 use super::account::{self, Ctx, Errors};
 use super::mfa_page;
-use super::two_factor::{done, illegal_state, pending_in, throttled};
+use super::two_factor::{done, illegal_state, pending_in, pending_post, throttled};
 use crate::extract::FreshRequired;
 use crate::two_factor::{self as tf, recovery, state};
 
@@ -95,55 +96,27 @@ pub(crate) async fn recovery_get(req: Request) -> Response {
 /// `POST /mf-recovery {code}`: completes the sign-in with a recovery code; each code works
 /// once (removed from the account, and marked used in the shared store against races).
 pub(crate) async fn recovery_post(req: Request) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let ctx = match account::context(&mut parts).await {
+    let (ctx, f, p, user) = match pending_post(req, &["ready"]).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if let Err(r) = super::two_factor::csrf_ok(&mut parts, &ctx, &f).await {
-        return r;
-    }
-    let Some((p, user)) = (match pending_in(&ctx, Some(&f), &["ready"]).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    }) else {
-        return illegal_state(&ctx).await;
-    };
-    let permit = match ctx
-        .sec
-        .throttle()
-        .attempt(crate::throttle::Action::Code, Some(&user.email), ctx.addr)
-        .await
-    {
-        Ok(p) => p,
-        Err(crate::throttle::ThrottleError::Throttled { retry_after }) => {
-            return throttled(&ctx, retry_after);
-        }
-        Err(crate::throttle::ThrottleError::Backend(e)) => return tf::backend(e),
-    };
     let code = f.text("code").unwrap_or_default();
-    let key = &ctx.sec.inner.mfa.recovery_key;
-    let found = recovery::find(key, &user.mf_recovery_codes, &code);
-    let claimed = match found {
-        Some(i) => {
-            let what = format!("rc:{}:{}", user.id, user.mf_recovery_codes[i]);
-            match state::claim_once(&ctx.sec, &what, 86_400).await {
-                Ok(first) => first.then_some(i),
-                Err(e) => return tf::backend(e),
-            }
-        }
-        None => None,
-    };
-    let Some(i) = claimed else {
-        drop(permit);
-        return match state::count_wrong(&ctx.sec, &p).await {
-            Ok(_) => wrong(&ctx).await,
-            Err(e) => tf::backend(e),
-        };
+    let check = || claim_code(&ctx, &user, &code);
+    let action = crate::throttle::Action::Code;
+    let i = match tf::guarded(
+        &ctx.sec,
+        action,
+        Some(&user.email),
+        ctx.addr,
+        Some(&p),
+        check,
+    )
+    .await
+    {
+        tf::Try::Right(i) => i,
+        tf::Try::Wrong(()) => return wrong(&ctx).await,
+        tf::Try::Throttled(retry_after) => return throttled(&ctx, retry_after),
+        tf::Try::Backend(r) => return r,
     };
     let mut u = user;
     u.mf_recovery_codes.remove(i);
@@ -151,11 +124,22 @@ pub(crate) async fn recovery_post(req: Request) -> Response {
         Ok(u) => u,
         Err(e) => return account::backend(e),
     };
-    if let Err(e) = permit.succeeded().await {
-        tracing::warn!(error = %e, "could not record a right code in the throttle");
-    }
     tracing::info!(user_id = u.id, "recovery code used");
     tf::finish(&done(&ctx), &p, u, "recovery_code").await
+}
+
+/// The index of `code` among the user's recovery codes, marked used (once, against races).
+async fn claim_code(ctx: &Ctx, user: &User, code: &str) -> tf::Try<usize, ()> {
+    let key = &ctx.sec.inner.mfa.recovery_key;
+    let Some(i) = recovery::find(key, &user.mf_recovery_codes, code) else {
+        return tf::Try::Wrong(());
+    };
+    let what = format!("rc:{}:{}", user.id, user.mf_recovery_codes[i]);
+    match state::claim_once(&ctx.sec, &what, 86_400).await {
+        Ok(true) => tf::Try::Right(i),
+        Ok(false) => tf::Try::Wrong(()),
+        Err(e) => tf::Try::Backend(tf::backend(e)),
+    }
 }
 
 async fn wrong(ctx: &Ctx) -> Response {

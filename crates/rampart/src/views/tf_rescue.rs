@@ -149,23 +149,9 @@ pub(crate) async fn select_get(req: Request) -> Response {
 
 /// `POST /tf-select {which}`: continues with the chosen second factor.
 pub(crate) async fn select_post(req: Request) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let ctx = match account::context(&mut parts).await {
+    let (ctx, f, p, user) = match super::two_factor::pending_post(req, &["select"]).await {
         Ok(c) => c,
         Err(r) => return r,
-    };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if let Err(r) = super::two_factor::csrf_ok(&mut parts, &ctx, &f).await {
-        return r;
-    }
-    let Some((p, user)) = (match pending_in(&ctx, Some(&f), &["select"]).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    }) else {
-        return illegal_state(&ctx).await;
     };
     let methods = tf::setup_methods(&ctx.sec, &user).await;
     let Some(which) = f.text("which").filter(|w| methods.contains(w)) else {

@@ -88,6 +88,22 @@ pub(crate) async fn pending_in(
     Ok(found.filter(|(p, _)| states.contains(&p.state.as_str())))
 }
 
+/// A POST that continues a pending login: context, body, CSRF, and the pending state in one
+/// of `states` (else Flask-Security's `tf_illegal_state`).
+pub(crate) async fn pending_post(
+    req: Request,
+    states: &[&str],
+) -> Result<(Ctx, Fields, Pending, User), Response> {
+    let (mut parts, body) = req.into_parts();
+    let ctx = account::context(&mut parts).await?;
+    let f = account::fields(&ctx, body).await?;
+    csrf_ok(&mut parts, &ctx, &f).await?;
+    match pending_in(&ctx, Some(&f), states).await? {
+        Some((p, user)) => Ok((ctx, f, p, user)),
+        None => Err(illegal_state(&ctx).await),
+    }
+}
+
 fn choices(ctx: &Ctx, user: &User) -> Vec<String> {
     let m = &ctx.sec.config().mfa;
     let mut choices = m.two_factor_enabled_methods.clone();
@@ -346,23 +362,23 @@ async fn disable(ctx: &Ctx, who: Setup) -> Response {
 
 /// `POST /tf-setup/<token> {code}`: completes an authenticated change without the session.
 pub(crate) async fn setup_validate(Path(token): Path<String>, req: Request) -> Response {
+    match signed_in_post(req).await {
+        Ok((ctx, f, user)) => change_with_token(&ctx, &f, user, &token).await,
+        Err(r) => r,
+    }
+}
+
+/// A POST by a signed-in caller (session or token) finishing a setup with its state token
+/// (`/tf-setup/<token>`, `/us-setup/<state>`): the caller, the context and the body.
+pub(crate) async fn signed_in_post(req: Request) -> Result<(Ctx, Fields, User), Response> {
     let (mut parts, body) = req.into_parts();
-    let user =
-        match AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(&mut parts, &())
-            .await
-        {
-            Ok(u) => (*u.user.user).clone(),
-            Err(r) => return r.into_response(),
-        };
-    let ctx = match account::context(&mut parts).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    change_with_token(&ctx, &f, user, &token).await
+    let user = AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(&mut parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let user = (*user.user.user).clone();
+    let ctx = account::context(&mut parts).await?;
+    let f = account::fields(&ctx, body).await?;
+    Ok((ctx, f, user))
 }
 
 async fn change_with_token(ctx: &Ctx, f: &Fields, user: User, token: &str) -> Response {

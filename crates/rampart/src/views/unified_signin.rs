@@ -342,7 +342,10 @@ pub(crate) async fn verify_get(req: Request) -> Response {
                     "code_methods",
                     json!(us::active_code_methods(&ctx.sec, &user)),
                 ),
-                ("has_webauthn_verify_credential", Value::Bool(false)),
+                (
+                    "has_webauthn_verify_credential",
+                    Value::Bool(crate::webauthn::has_verify_credential(&ctx.sec, &user).await),
+                ),
                 ("oauth_enabled", Value::Bool(false)),
                 ("oauth_providers", json!([])),
                 ("user", json!({})),
@@ -371,33 +374,31 @@ pub(crate) async fn verify_post(req: Request) -> Response {
     {
         errors.add("next", ctx.msg("INVALID_REDIRECT"));
     }
-    let permit = match ctx
-        .sec
-        .throttle()
-        .attempt(Action::Login, Some(&user.email), ctx.addr)
-        .await
-    {
-        Ok(p) => p,
-        Err(ThrottleError::Throttled { retry_after }) => return throttled(&ctx, retry_after),
-        Err(ThrottleError::Backend(e)) => return tf::backend(e),
-    };
     let passcode = f.secret("passcode").unwrap_or_default();
-    let ok = errors.is_empty()
-        && match us::check_passcode(&ctx.sec, &user, &passcode).await {
-            Ok(p) => p != Passcode::Wrong,
-            Err(e) => return tf::backend(e),
-        };
-    if !ok {
-        if errors.is_empty() {
-            errors.add("passcode", ctx.msg("INVALID_PASSWORD_CODE"));
+    let check = || async {
+        if !errors.is_empty() {
+            return tf::Try::Wrong(());
         }
-        if ctx.json {
-            return errors.into_json();
+        match us::check_passcode(&ctx.sec, &user, &passcode).await {
+            Ok(Passcode::Wrong) => tf::Try::Wrong(()),
+            Ok(_) => tf::Try::Right(()),
+            Err(e) => tf::Try::Backend(tf::backend(e)),
         }
-        return verify_page(&ctx, &user, &errors.messages()).await;
-    }
-    if let Err(e) = permit.succeeded().await {
-        tracing::warn!(error = %e, "could not record a re-authentication in the throttle");
+    };
+    let account = Some(user.email.as_str());
+    match tf::guarded(&ctx.sec, Action::Login, account, ctx.addr, None, check).await {
+        tf::Try::Right(()) => {}
+        tf::Try::Wrong(()) => {
+            if errors.is_empty() {
+                errors.add("passcode", ctx.msg("INVALID_PASSWORD_CODE"));
+            }
+            if ctx.json {
+                return errors.into_json();
+            }
+            return verify_page(&ctx, &user, &errors.messages()).await;
+        }
+        tf::Try::Throttled(retry_after) => return throttled(&ctx, retry_after),
+        tf::Try::Backend(r) => return r,
     }
     if user.via == Mechanism::Session
         && let Err(e) = ctx.session.reauthenticated().await

@@ -11,7 +11,7 @@ use super::account::{self, Ctx, Errors};
 use super::mfa_page;
 use super::two_factor::{throttled, username};
 use crate::events::Event;
-use crate::extract::{AuthRequired, FreshRequired};
+use crate::extract::FreshRequired;
 use crate::mail::EmailKind;
 use crate::security::handlers;
 use crate::two_factor as tf;
@@ -244,20 +244,8 @@ async fn add(ctx: &Ctx, user: &User, method: &str, phone: Option<String>) -> Res
 
 /// `POST /us-setup/<state> {passcode}`.
 pub(crate) async fn validate(Path(token): Path<String>, req: Request) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let user =
-        match AuthRequired::<crate::extract::SessionOrToken>::from_request_parts(&mut parts, &())
-            .await
-        {
-            Ok(u) => (*u.user.user).clone(),
-            Err(r) => return r.into_response(),
-        };
-    let ctx = match account::context(&mut parts).await {
+    let (ctx, f, user) = match super::two_factor::signed_in_post(req).await {
         Ok(c) => c,
-        Err(r) => return r,
-    };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
         Err(r) => return r,
     };
     let within = ctx.sec.config().mfa.us_setup_within_secs;

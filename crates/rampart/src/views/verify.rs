@@ -97,25 +97,15 @@ pub(crate) async fn get(req: Request) -> Response {
             .into_response();
     }
     let next = ctx.query.get("next").cloned().unwrap_or_default();
-    ctx.page.render(form_page(&ctx, &next, Vec::new())).await
+    let wan = has_webauthn_verify_credential(&ctx).await;
+    ctx.page
+        .render(form_page(&ctx, &next, wan, Vec::new()))
+        .await
 }
 
-/// Whether `/wan-verify` can re-authenticate the caller: WebAuthn on, the endpoint enabled
-/// and a credential of a `SECURITY_WAN_ALLOW_AS_VERIFY` usage registered.
+/// Whether `/wan-verify` can re-authenticate the caller.
 async fn has_webauthn_verify_credential(ctx: &Ctx) -> bool {
-    let c = ctx.sec.config();
-    if !c.webauthn || c.wan.allow_as_verify.is_empty() {
-        return false;
-    }
-    ctx.sec
-        .store()
-        .webauthn_of(ctx.user.id)
-        .await
-        .is_ok_and(|creds| {
-            creds
-                .iter()
-                .any(|w| c.wan.allow_as_verify.contains(&w.usage))
-        })
+    crate::webauthn::has_verify_credential(&ctx.sec, &ctx.user).await
 }
 
 /// `POST /verify`.
@@ -229,12 +219,13 @@ async fn fail(ctx: &Ctx, next: &str, errors: &[(&'static str, &'static str)]) ->
     } else {
         next
     };
-    ctx.page.render(form_page(ctx, next, errors)).await
+    let wan = has_webauthn_verify_credential(ctx).await;
+    ctx.page.render(form_page(ctx, next, wan, errors)).await
 }
 
 /// `security/verify.html` with the form `verify_form` (the account's address read-only, for
 /// password managers).
-fn form_page(ctx: &Ctx, next: &str, errors: Vec<(&str, String)>) -> Page {
+fn form_page(ctx: &Ctx, next: &str, wan: bool, errors: Vec<(&str, String)>) -> Page {
     let mut form = Form::new()
         .field(Field::identity_email("Email Address", &ctx.user.email).readonly())
         .field(Field::password("password", "Password", "current-password"));
@@ -244,5 +235,5 @@ fn form_page(ctx: &Ctx, next: &str, errors: Vec<(&str, String)>) -> Page {
     let form = form.submit("Re-Authenticate").errors(errors);
     Page::new("security/verify.html")
         .form("verify_form", &form)
-        .with("has_webauthn_verify_credential", false)
+        .with("has_webauthn_verify_credential", wan)
 }

@@ -1,6 +1,11 @@
 //! Checking a WebAuthn assertion (`/wan-signin/<state>`, `/wan-verify/<state>`), in
 //! Flask-Security's order and with its messages: known credential, owner, user handle,
 //! usage, active account, then the signature, challenge, origin, RP id and sign counter.
+//!
+//! Every assertion of a known credential is throttled (`Action::Passkey`, counted against
+//! the expected user — pending or signed in — or else the credential's owner, and against the
+//! client address; an unknown credential counts against the address): a refusal leaves the try
+//! counted, a verified assertion gives it back.
 
 use axum::response::Response;
 use rampart_core::model::{User, WebAuthnCredential};
@@ -10,6 +15,8 @@ use super::account::{self, Ctx, Errors};
 use super::form::Fields;
 use super::wan_common::{self as common, one};
 use crate::events::Event;
+use crate::throttle::Action;
+use crate::two_factor::{self as tf, Pending};
 use crate::webauthn::{self, WanState, WebAuthn};
 
 /// Why an assertion is refused.
@@ -33,34 +40,85 @@ fn refuse(ctx: &Ctx, key: &str) -> Refusal {
 }
 
 /// Verifies the `credential` of `f` against `state`, by a credential of one of `usages`
-/// owned by `expected` (an `fs_uniquifier`) when given. On success the credential's sign
-/// count and last use are updated.
+/// owned by `expected` when given. Throttled (see the module docs); a refusal also counts
+/// against `challenge`, the pending two-factor login it would finish. On success the
+/// credential's sign count and last use are updated.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn check(
     ctx: &Ctx,
     wan: &WebAuthn,
     f: &Fields,
     state: &WanState,
     usages: &[&str],
-    expected: Option<&str>,
+    expected: Option<&User>,
+    challenge: Option<&Pending>,
 ) -> Result<Asserted, Refusal> {
     let Some((rsp, _)) = common::credential::<PublicKeyCredential>(f) else {
         return Err(refuse(ctx, "API_ERROR"));
     };
     let backend = |e| Refusal::Response(account::backend(e));
     let store = ctx.sec.store();
-    let Some(cred) = store.find_webauthn(&rsp.raw_id).await.map_err(backend)? else {
+    let cred = store.find_webauthn(&rsp.raw_id).await.map_err(backend)?;
+    let owner = match &cred {
+        Some(c) => store.find_user_by_id(c.user_id).await.map_err(backend)?,
+        None => None,
+    };
+    let account = expected.or(owner.as_ref()).map(|u| u.email.clone());
+    let run = || async {
+        match verify(ctx, wan, &rsp, state, usages, expected, cred, owner).await {
+            Ok(a) => tf::Try::Right(a),
+            Err(Refusal::Errors(e)) => tf::Try::Wrong(e),
+            Err(Refusal::Response(r)) => tf::Try::Backend(r),
+        }
+    };
+    let action = Action::Passkey;
+    match tf::guarded(
+        &ctx.sec,
+        action,
+        account.as_deref(),
+        ctx.addr,
+        challenge,
+        run,
+    )
+    .await
+    {
+        tf::Try::Right(a) => Ok(a),
+        tf::Try::Wrong(e) => Err(Refusal::Errors(e)),
+        tf::Try::Throttled(retry_after) => Err(Refusal::Response(super::two_factor::throttled(
+            ctx,
+            retry_after,
+        ))),
+        tf::Try::Backend(r) => Err(Refusal::Response(r)),
+    }
+}
+
+/// The checks after the look-ups, in Flask-Security's order.
+#[allow(clippy::too_many_arguments)]
+async fn verify(
+    ctx: &Ctx,
+    wan: &WebAuthn,
+    rsp: &PublicKeyCredential,
+    state: &WanState,
+    usages: &[&str],
+    expected: Option<&User>,
+    cred: Option<WebAuthnCredential>,
+    owner: Option<User>,
+) -> Result<Asserted, Refusal> {
+    let Some(cred) = cred else {
         return Err(refuse(ctx, "WEBAUTHN_UNKNOWN_CREDENTIAL_ID"));
     };
-    let Some(user) = store.find_user_by_id(cred.user_id).await.map_err(backend)? else {
+    let Some(user) = owner else {
         return Err(refuse(ctx, "WEBAUTHN_ORPHAN_CREDENTIAL_ID"));
     };
+    let backend = |e| Refusal::Response(account::backend(e));
+    let store = ctx.sec.store();
     let handle = user.fs_webauthn_user_handle.as_deref().unwrap_or_default();
     if let Some(h) = &rsp.response.user_handle
         && h.as_slice() != handle.as_bytes()
     {
         return Err(refuse(ctx, "WEBAUTHN_MISMATCH_USER_HANDLE"));
     }
-    if expected.is_some_and(|u| u != user.fs_uniquifier) {
+    if expected.is_some_and(|u| u.fs_uniquifier != user.fs_uniquifier) {
         // Verify and second factor: the credential must be the caller's (GHSA-f66q-9rf6-8795).
         return Err(refuse(ctx, "WEBAUTHN_MISMATCH_USER_HANDLE"));
     }
@@ -70,7 +128,7 @@ pub(crate) async fn check(
     if !user.active {
         return Err(refuse(ctx, "DISABLED_ACCOUNT"));
     }
-    let result = match webauthn::finish_authentication(&wan.core, &rsp, &state.ceremony, &cred) {
+    let result = match webauthn::finish_authentication(&wan.core, rsp, &state.ceremony, &cred) {
         Ok(r) => r,
         Err(e) => return Err(failed(ctx, &user, &cred, &e)),
     };

@@ -1,40 +1,42 @@
 //! `/wan-signin` (`SECURITY_WEBAUTHN`): sign in with a passkey, as the first factor
 //! (`SECURITY_WAN_ALLOW_AS_FIRST_FACTOR`) or as the second factor of a pending two-factor
-//! login. The finished sign-in is a login like `/login`'s: new session, tracking, the
-//! `user_authenticated` event, `remember`, `?include_auth_token`.
+//! login. A first-factor sign-in finishes like `/login`'s ([`Done`](super::login::Done):
+//! new session, tracking, the `user_authenticated` event, `remember`, `?include_auth_token`),
+//! after two-factor when the passkey is not multi-factor; a second factor ends the pending
+//! login through the two-factor module (challenge spent, `tf_validity` cookie), with a
+//! `secondary` passkey of the pending user only. Every assertion is throttled
+//! ([`wan_assert`](super::wan_assert)).
 
 use axum::extract::{Path, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_core::model::User;
 use serde_json::Value;
 
 use super::account::{self, Ctx, Errors};
 use super::form::Fields;
+use super::two_factor::{done, pending_in};
 use super::wan_assert::{self, Refusal};
 use super::wan_common::{self as common, one};
 use super::wan_page::{self, Ceremony, Frame};
 use crate::extract::Rejection;
 use crate::redirect;
-use crate::security::handlers;
-use crate::webauthn::{self, Kind, PendingSecondFactor, WanState, WebAuthn};
+use crate::two_factor::{self as tf, Pending};
+use crate::webauthn::{self, Kind, WanState, WebAuthn};
 
-/// The pending two-factor login of this session, if two-factor is connected.
-async fn pending(ctx: &Ctx, wan: &WebAuthn) -> Result<Option<PendingSecondFactor>, Response> {
-    let Some(hook) = &wan.two_factor else {
+/// The pending two-factor login of this request waiting for its second factor
+/// (Flask-Security's `tf_state == "ready"`): from the session, or for cookie-less clients the
+/// `tf_signin_state` field or the `X-TF-Signin-State` header.
+async fn pending(ctx: &Ctx, f: Option<&Fields>) -> Result<Option<(Pending, User)>, Response> {
+    if !ctx.sec.config().two_factor {
         return Ok(None);
-    };
-    hook.pending(&ctx.sec, &ctx.session)
-        .await
-        .map_err(account::backend)
+    }
+    pending_in(ctx, f, &["ready"]).await
 }
 
-/// Context, relying party and pending second factor; refuses signed-in callers (`anon`)
-/// and, without a pending second factor, first-factor use when it is off (404).
-async fn begin(
-    parts: &mut Parts,
-) -> Result<(Ctx, std::sync::Arc<WebAuthn>, Option<PendingSecondFactor>), Response> {
+/// Context and relying party; refuses signed-in callers (`anon`).
+async fn begin(parts: &mut Parts) -> Result<(Ctx, std::sync::Arc<WebAuthn>), Response> {
     let ctx = account::context(parts).await?;
     if ctx.current.is_some() {
         return Err(Rejection::NotAnonymous {
@@ -45,11 +47,12 @@ async fn begin(
         .into_response());
     }
     let wan = common::relying_party(&ctx).map_err(IntoResponse::into_response)?;
-    let pending = pending(&ctx, &wan).await?;
-    if pending.is_none() && !ctx.sec.config().wan.allow_as_first_factor {
-        return Err(StatusCode::NOT_FOUND.into_response());
-    }
-    Ok((ctx, wan, pending))
+    Ok((ctx, wan))
+}
+
+/// Without a pending second factor, first-factor use must be on (the caller answers 404).
+fn allowed(ctx: &Ctx, pending: Option<&(Pending, User)>) -> bool {
+    pending.is_some() || ctx.sec.config().wan.allow_as_first_factor
 }
 
 async fn page(ctx: &Ctx, parts: &Parts, secondary: bool, errors: Vec<String>) -> Response {
@@ -69,10 +72,17 @@ async fn page(ctx: &Ctx, parts: &Parts, secondary: bool, errors: Vec<String>) ->
 /// `GET /wan-signin`: `csrf_token` and `is_secondary`.
 pub(crate) async fn get(req: Request) -> Response {
     let (mut parts, _) = req.into_parts();
-    let (ctx, _, pending) = match begin(&mut parts).await {
+    let (ctx, _) = match begin(&mut parts).await {
         Ok(b) => b,
         Err(r) => return r,
     };
+    let pending = match pending(&ctx, None).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !allowed(&ctx, pending.as_ref()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     if ctx.json {
         let secondary = Value::Bool(pending.is_some());
         return account::json_ok(&ctx, vec![("is_secondary", secondary)]).await;
@@ -86,12 +96,13 @@ pub(crate) async fn get(req: Request) -> Response {
 async fn hinted(
     ctx: &Ctx,
     f: &Fields,
-    pending: Option<&PendingSecondFactor>,
+    pending: Option<&(Pending, User)>,
 ) -> Result<Option<User>, Response> {
+    if let Some((_, user)) = pending {
+        return Ok(Some(user.clone()));
+    }
     let store = ctx.sec.store();
-    let user = if let Some(p) = pending {
-        store.find_user_by_uniquifier(&p.uniquifier).await
-    } else if !ctx.sec.config().wan.allow_user_hints {
+    let user = if !ctx.sec.config().wan.allow_user_hints {
         return Ok(None);
     } else if let Some(identity) = f.text("identity") {
         match store.find_user_by_email(&identity).await {
@@ -110,7 +121,7 @@ async fn hinted(
 /// and `is_secondary`.
 pub(crate) async fn post(req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
-    let (ctx, wan, pending) = match begin(&mut parts).await {
+    let (ctx, wan) = match begin(&mut parts).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -118,6 +129,13 @@ pub(crate) async fn post(req: Request) -> Response {
         Ok(f) => f,
         Err(r) => return r,
     };
+    let pending = match pending(&ctx, Some(&f)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !allowed(&ctx, pending.as_ref()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let secondary = pending.is_some();
     let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, secondary, m));
     if let Err(m) = account::unauth_csrf(&ctx, &f).await {
@@ -147,7 +165,7 @@ pub(crate) async fn post(req: Request) -> Response {
     let token = wan.states.issue(WanState {
         nonce: String::new(),
         kind: Kind::Signin,
-        user: pending.as_ref().map(|p| p.uniquifier.clone()),
+        user: pending.as_ref().map(|(p, _)| p.uid.clone()),
         name: String::new(),
         usage: usage.to_owned(),
         ceremony,
@@ -187,7 +205,9 @@ pub(crate) async fn post(req: Request) -> Response {
     wan_page::signin(&frame, false, "", Some(&running))
 }
 
-/// `POST /wan-signin/<wan_state> {credential, remember?, next?}`: signs the user in.
+/// `POST /wan-signin/<wan_state> {credential, remember?, next?, tf_signin_state?}`: signs
+/// the user in, or finishes the pending two-factor login with a `secondary` passkey of the
+/// pending user.
 pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
     let ctx = match account::context(&mut parts).await {
@@ -198,12 +218,12 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Ok(w) => w,
         Err(s) => return s.into_response(),
     };
-    let pending = match pending(&ctx, &wan).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let f = match account::fields(&ctx, body).await {
         Ok(f) => f,
+        Err(r) => return r,
+    };
+    let pending = match pending(&ctx, Some(&f)).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
     let secondary = pending.is_some();
@@ -222,13 +242,18 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Ok(s) => s,
         Err(p) => return refuse(one("", common::state_message(&ctx, p, within))).await,
     };
-    let pending_user = pending.as_ref().map(|p| p.uniquifier.as_str());
-    if (state.usage == "secondary") != secondary || state.user.as_deref() != pending_user {
+    let (challenge, pending_user) = (
+        pending.as_ref().map(|(p, _)| p),
+        pending.as_ref().map(|(_, u)| u),
+    );
+    if (state.usage == "secondary") != secondary
+        || state.user.as_deref() != pending_user.map(|u| u.fs_uniquifier.as_str())
+    {
         return refuse(one("", ctx.msg("API_ERROR"))).await;
     }
     let usages = [state.usage.as_str()];
     let asserted =
-        match wan_assert::check(&ctx, &wan, &f, &state, &usages, state.user.as_deref()).await {
+        match wan_assert::check(&ctx, &wan, &f, &state, &usages, pending_user, challenge).await {
             Ok(a) => a,
             Err(Refusal::Errors(e)) => return refuse(e).await,
             Err(Refusal::Response(r)) => return r,
@@ -236,67 +261,46 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
     if !super::login::confirmation_ok(&ctx.sec, &asserted.user) {
         return refuse(one("credential", ctx.msg("CONFIRMATION_REQUIRED"))).await;
     }
-    let remember = pending
-        .as_ref()
-        .map_or_else(|| common::remember(&ctx, &f), |p| p.remember);
-    sign_in(&ctx, &wan, asserted, secondary, remember, next).await
+    match pending {
+        Some((mut p, _)) => {
+            if next.is_some() {
+                p.next = next;
+            }
+            let extra = json_extra(&ctx, p.next.as_deref());
+            tf::finish_with(&done(&ctx), &p, asserted.user, "webauthn", extra).await
+        }
+        None => first_factor(&ctx, &f, asserted, next.as_deref()).await,
+    }
 }
 
-async fn sign_in(
+/// Flask-Security's extra fields of a passkey sign-in: where a browser would go, and that no
+/// (further) second factor is needed.
+fn json_extra(ctx: &Ctx, next: Option<&str>) -> Vec<(&'static str, Value)> {
+    let target = super::login::post_login_target(&ctx.sec, next);
+    vec![
+        ("post_login_url", Value::String(target)),
+        ("tf_required", Value::Bool(false)),
+    ]
+}
+
+/// A first-factor passkey sign-in: two-factor still applies unless the authenticator
+/// verified the user and `SECURITY_WAN_ALLOW_AS_MULTI_FACTOR` is on (Flask-Security's
+/// `tf_enter`); then the login completes like `/login`'s.
+async fn first_factor(
     ctx: &Ctx,
-    wan: &WebAuthn,
+    f: &Fields,
     asserted: wan_assert::Asserted,
-    secondary: bool,
-    remember: bool,
-    next: Option<String>,
+    next: Option<&str>,
 ) -> Response {
-    let sec = &ctx.sec;
-    let user = asserted.user;
-    let mut extra_cookie = None;
-    if let Some(hook) = &wan.two_factor {
-        if secondary {
-            match hook.complete(sec, &ctx.session, &user).await {
-                Ok(c) => extra_cookie = c,
-                Err(e) => return account::backend(e),
-            }
-        } else if !(asserted.user_verified && sec.config().wan.allow_as_multi_factor)
-            && let Some(r) = hook
-                .enter(sec, &ctx.session, &user, remember, ctx.json)
-                .await
-        {
-            return r;
-        }
+    let done = done(ctx);
+    let remember = common::remember(ctx, f);
+    let multi_factor = asserted.user_verified && ctx.sec.config().wan.allow_as_multi_factor;
+    if !multi_factor
+        && let Some(r) = tf::enter(&done, &asserted.user, remember, "webauthn", next).await
+    {
+        return r;
     }
-    let user = match super::login::establish(sec, &ctx.session, user, ctx.addr, "webauthn").await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let target = next.map_or_else(
-        || sec.config().post_login_view.clone(),
-        |n| redirect::quote_location(&n),
-    );
-    let mut response = if ctx.json {
-        account::json_ok(
-            ctx,
-            vec![
-                ("post_login_url", Value::String(target)),
-                ("tf_required", Value::Bool(false)),
-                (
-                    "user",
-                    account::user_payload(ctx, &user, account::wants_token(ctx)),
-                ),
-            ],
-        )
+    let extra = json_extra(ctx, next);
+    done.complete_with(asserted.user, remember, next, "webauthn", extra)
         .await
-    } else {
-        handlers::found(&target)
-    };
-    let headers = response.headers_mut();
-    if remember && let Some(cookie) = sec.inner.remember.set_header(&user.fs_uniquifier) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    if let Some(cookie) = extra_cookie {
-        headers.append(header::SET_COOKIE, cookie);
-    }
-    response
 }

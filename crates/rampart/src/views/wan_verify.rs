@@ -153,8 +153,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Err(p) => return refuse(one("", common::state_message(&ctx, p, within))).await,
     };
     let usages = usages(&ctx);
-    let expected = Some(user.fs_uniquifier.as_str());
-    if let Err(r) = wan_assert::check(&ctx, &wan, &f, &state, &usages, expected).await {
+    if let Err(r) = wan_assert::check(&ctx, &wan, &f, &state, &usages, Some(&*user), None).await {
         return match r {
             Refusal::Errors(e) => refuse(e).await,
             Refusal::Response(r) => r,

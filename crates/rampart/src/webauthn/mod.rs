@@ -16,15 +16,19 @@
 //! - **Names** unique per user, with Flask-Security's character rules.
 //! - The browser side is `rampart-webauthn.js`, served under `SECURITY_STATIC_FOLDER_URL`
 //!   (no inline script, so it works under the default CSP).
-//! - Two-factor connects through [`TwoFactorHook`].
+//! - **Second factor**: a `secondary` passkey is offered as the two-factor method `webauthn`
+//!   (see [`crate::two_factor`]); after the password, `/wan-signin` with the pending state
+//!   (session, or `tf_signin_state` for cookie-less clients) finishes the login, with one of
+//!   the pending user's `secondary` passkeys only. A `first` passkey sign-in without user
+//!   verification (or with `SECURITY_WAN_ALLOW_AS_MULTI_FACTOR = false`) still asks for the
+//!   user's second factor.
+//! - **Throttled**: every assertion counts (`Action::Passkey`) against the account and the
+//!   client address, as code checks do.
 
 mod ceremony;
 mod credential;
 pub(crate) mod names;
-mod second_factor;
 pub(crate) mod state;
-
-use std::sync::Arc;
 
 use rampart_core::signing::SecretKeys;
 use url::Url;
@@ -34,17 +38,17 @@ pub(crate) use ceremony::{
     CeremonyError, Registrant, finish_authentication, finish_registration, start_authentication,
     start_registration,
 };
-pub use second_factor::{PendingSecondFactor, TwoFactorHook};
 pub(crate) use state::{Kind, StateProblem, WanState};
 
 use crate::config::SecurityConfig;
+use crate::security::Security;
 
 /// The browser script: base64url, `navigator.credentials.create/get`, posting to the endpoints.
 pub(crate) const SCRIPT: &str = include_str!("rampart-webauthn.js");
 /// Its file name under `SECURITY_STATIC_FOLDER_URL`.
 pub(crate) const SCRIPT_NAME: &str = "rampart-webauthn.js";
 
-/// Why WebAuthn cannot be set up (found when the [`Security`](crate::Security) is built).
+/// Why WebAuthn cannot be set up (found when the [`Security`] is built).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
@@ -58,12 +62,32 @@ pub enum SetupError {
     BadOrigin(String),
 }
 
+/// Whether `user` has a passkey `/wan-verify` accepts (a usage of
+/// `SECURITY_WAN_ALLOW_AS_VERIFY`, WebAuthn set up): Flask-Security's
+/// `has_webauthn(user, WAN_ALLOW_AS_VERIFY)`, the `has_webauthn_verify_credential` of `/verify`,
+/// `/us-verify` and the re-authentication 401. A store failure counts as no.
+pub(crate) async fn has_verify_credential(
+    sec: &Security,
+    user: &rampart_core::model::User,
+) -> bool {
+    let usages = &sec.config().wan.allow_as_verify;
+    if sec.inner.webauthn.is_none() || usages.is_empty() || sec.config().freshness_secs < 0 {
+        return false;
+    }
+    match sec.store().webauthn_of(user.id).await {
+        Ok(creds) => creds.iter().any(|c| usages.contains(&c.usage)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the passkeys of a user");
+            false
+        }
+    }
+}
+
 /// The relying party and the ceremony states.
 pub(crate) struct WebAuthn {
     pub(crate) core: WebauthnCore,
     pub(crate) rp_id: String,
     pub(crate) states: state::States,
-    pub(crate) two_factor: Option<Arc<dyn TwoFactorHook>>,
 }
 
 impl std::fmt::Debug for WebAuthn {
@@ -92,11 +116,7 @@ fn origin_within(origin: &Url, rp_id: &str) -> bool {
 
 impl WebAuthn {
     /// Sets up the relying party from the configuration.
-    pub(crate) fn new(
-        c: &SecurityConfig,
-        keys: SecretKeys,
-        two_factor: Option<Arc<dyn TwoFactorHook>>,
-    ) -> Result<Self, SetupError> {
+    pub(crate) fn new(c: &SecurityConfig, keys: SecretKeys) -> Result<Self, SetupError> {
         let w = &c.wan;
         let server = c.lifecycle.server_name.as_deref();
         let rp_id = w
@@ -132,7 +152,6 @@ impl WebAuthn {
             core,
             rp_id,
             states: state::States::new(keys, &w.salt),
-            two_factor,
         })
     }
 }
@@ -162,7 +181,7 @@ mod tests {
     #[test]
     fn relying_party_comes_from_configuration() {
         let c = config(&[("SERVER_NAME", "app.example.com:8443")]);
-        let Ok(w) = WebAuthn::new(&c, keys(), None) else {
+        let Ok(w) = WebAuthn::new(&c, keys()) else {
             panic!("builds")
         };
         assert_eq!(w.rp_id, "app.example.com");
@@ -171,7 +190,7 @@ mod tests {
             "http://app.example.com:8443/"
         );
         assert!(matches!(
-            WebAuthn::new(&config(&[]), keys(), None),
+            WebAuthn::new(&config(&[]), keys()),
             Err(SetupError::MissingRelyingParty)
         ));
         let c = config(&[
@@ -179,18 +198,18 @@ mod tests {
             ("SECURITY_WAN_ORIGINS", "https://evil.com"),
         ]);
         assert!(matches!(
-            WebAuthn::new(&c, keys(), None),
+            WebAuthn::new(&c, keys()),
             Err(SetupError::BadOrigin(_))
         ));
         let c = config(&[
             ("SECURITY_WAN_RP_ID", "example.com"),
             ("SECURITY_WAN_ORIGINS", "https://login.example.com"),
         ]);
-        assert!(WebAuthn::new(&c, keys(), None).is_ok());
+        assert!(WebAuthn::new(&c, keys()).is_ok());
         let c = config(&[
             ("SECURITY_WAN_RP_ID", "example.com"),
             ("SECURITY_WAN_ORIGINS", "https://notexample.com"),
         ]);
-        assert!(WebAuthn::new(&c, keys(), None).is_err());
+        assert!(WebAuthn::new(&c, keys()).is_err());
     }
 }
