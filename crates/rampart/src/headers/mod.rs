@@ -90,6 +90,26 @@ pub(crate) fn request_nonce(ext: &axum::http::Extensions) -> String {
 #[derive(Clone, Default)]
 struct NonceSlot(Arc<OnceLock<String>>);
 
+/// The request's nonce slot, kept past the handler (for a page rendered from its answer, such
+/// as the CSRF refusal page). Taking it makes no nonce.
+#[derive(Clone, Default)]
+pub(crate) struct NonceHandle(Option<NonceSlot>);
+
+impl NonceHandle {
+    /// The slot of the request these extensions belong to.
+    pub(crate) fn of(ext: &axum::http::Extensions) -> Self {
+        Self(ext.get::<NonceSlot>().cloned())
+    }
+
+    /// The nonce, made now if no one asked before; empty outside the header layer.
+    pub(crate) fn nonce(&self) -> String {
+        self.0
+            .as_ref()
+            .map(|slot| slot.0.get_or_init(new_nonce).clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Which headers to send. `Default` is Talisman's secure default set with a strict CSP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]

@@ -77,8 +77,8 @@ pub mod flash;
 mod form;
 mod templates;
 
+pub(crate) use context::csrf_page;
 pub use context::{Page, PageContext, Pages};
 pub use flash::Flash;
-pub use form::{Field, Form};
-pub(crate) use templates::escape_html;
+pub use form::{Choice, Field, Form};
 pub use templates::{DEFAULTS, PageError, PageTemplates};

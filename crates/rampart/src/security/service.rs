@@ -131,6 +131,7 @@ where
     };
     let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
     let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
+    let nonce = crate::headers::NonceHandle::of(req.extensions());
     let mut response = match crate::authn::prepare(&shared.sec, req).await {
         Ok((req, restored)) => {
             let Ok(mut response) = inner.call(req).await;
@@ -139,6 +140,13 @@ where
         }
         Err(response) => response,
     };
+    if let Some(refused) = response
+        .extensions()
+        .get::<crate::csrf::CsrfPage>()
+        .copied()
+    {
+        crate::pages::csrf_page(&shared.sec, &nonce, refused.0, &mut response).await;
+    }
     if shared.sec.config().csrf_cookie.is_some() {
         let auth = crate::session::AuthSession(session.clone());
         crate::csrf_cookie::finish(&shared.sec, csrf_sent.as_deref(), &auth, &mut response).await;
