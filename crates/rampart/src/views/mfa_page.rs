@@ -31,11 +31,25 @@ fn method_label(value: &str) -> &str {
         "authenticator" => "Set up using an authenticator app (e.g. google, lastpass, authy)",
         "sms" => "Set up using SMS",
         "disable" => "Disable two factor authentication",
-        "help" => "Contact Administrator",
-        "recovery_code" => "Use previously downloaded recovery code",
-        "webauthn" => "Use a passkey",
         other => other,
     }
+}
+
+/// Flask-Security's labels of the rescue choices.
+fn rescue_label(value: &str) -> &str {
+    match value {
+        "email" => "Send code via email",
+        "help" => "Contact Administrator",
+        "recovery_code" => "Use previously downloaded recovery code",
+        other => other,
+    }
+}
+
+/// A submit button with its own `id` (for a page's second form).
+fn submit_as(id: &str, label: &str) -> Field {
+    let mut f = Field::submit(label);
+    id.clone_into(&mut f.id);
+    f
 }
 
 /// A radio group of `values`, labelled by `label_of`.
@@ -76,7 +90,7 @@ fn with_authr(page: Page, authr: Option<&AuthrView<'_>>) -> Page {
 fn code_form(label: &str) -> Form {
     Form::new()
         .field(Field::code("code", label))
-        .submit("Submit Code")
+        .field(submit_as("code-submit", "Submit Code"))
 }
 
 /// `/tf-setup`: the method choice, then (after a POST) the authenticator values and the
@@ -123,11 +137,11 @@ pub(crate) async fn tf_validate(
     let rescue_form = Form::new()
         .field(radio(
             "help_setup",
-            "Trouble Accessing Your Account?",
+            "Lost your device? Choose how to get help:",
             rescue,
-            method_label,
+            rescue_label,
         ))
-        .submit("Submit");
+        .field(submit_as("rescue-submit", "Get Help"));
     let page = Page::new("security/two_factor_verify_code.html")
         .form("two_factor_verify_code_form", &code)
         .form("two_factor_rescue_form", &rescue_form)
@@ -309,7 +323,7 @@ pub(crate) async fn us_setup(
         .errors(errors_of(errors));
     let validate = Form::new()
         .field(Field::code("passcode", "Code"))
-        .submit("Submit Code");
+        .field(submit_as("validate-submit", "Submit Code"));
     let page = Page::new("security/us_setup.html")
         .form("us_setup_form", &form)
         .form("us_setup_validate_form", &validate)
@@ -328,6 +342,8 @@ mod tests {
     fn labels_and_radios() {
         assert_eq!(method_label("sms"), "Set up using SMS");
         assert_eq!(method_label("other"), "other");
+        assert_eq!(rescue_label("email"), "Send code via email");
+        assert_eq!(submit_as("x-submit", "Go").id, "x-submit");
         let f = radio("setup", "M", &["email".to_owned()], method_label);
         assert_eq!(f.choices[0].label, "Set up using email");
         let page = with_authr(

@@ -61,9 +61,11 @@ pub(crate) async fn register(
         ));
     }
     let form = with_errors(form.submit("Start"), errors);
-    let delete = Form::new()
-        .field(Field::text("name", "Nickname", "").required())
-        .submit("Delete");
+    let mut name = Field::text("name", "Nickname", "").required();
+    "delete-name".clone_into(&mut name.id);
+    let mut submit = Field::submit("Delete");
+    "delete-submit".clone_into(&mut submit.id);
+    let delete = Form::new().field(name).field(submit);
     let page = Page::new("security/wan_register.html")
         .form("wan_register_form", &form)
         .form("wan_delete_form", &delete)
