@@ -256,7 +256,8 @@ async fn authenticator_app(run: &mut Run) {
     run.signed_in_as(USER.0).await;
 }
 
-/// Recovery codes, shown once.
+/// Recovery codes, shown once; then a login that uses one instead of the authenticator (the
+/// rescue form of the code page, then `/mf-recovery`).
 async fn recovery_codes(run: &mut Run) {
     run.goto("/mf-recovery-codes").await;
     run.shot("mf-recovery-codes-none").await;
@@ -267,7 +268,20 @@ async fn recovery_codes(run: &mut Run) {
         .await
         .unwrap();
     assert!(codes.len() >= 5, "{} recovery codes", codes.len());
+    let code = codes[0].text().await.unwrap();
     run.shot("mf-recovery-codes").await;
+    run.logout().await;
+    run.login(USER.0, USER.1).await;
+    assert!(run.path().await.starts_with("/tf-validate"));
+    run.click("input[name=help_setup][value=recovery_code]")
+        .await;
+    run.submit("two_factor_rescue_form").await;
+    assert_eq!(run.path().await, "/mf-recovery");
+    run.shot("mf-recovery").await;
+    run.fill("#code", &code).await;
+    run.submit("mf_recovery_form").await;
+    assert_eq!(run.path().await, "/");
+    run.signed_in_as(USER.0).await;
 }
 
 /// The unified sign-in page's inputs.
