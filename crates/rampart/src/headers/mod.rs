@@ -96,11 +96,6 @@ struct NonceSlot(Arc<OnceLock<String>>);
 pub(crate) struct NonceHandle(Option<NonceSlot>);
 
 impl NonceHandle {
-    /// The slot of the request these extensions belong to.
-    pub(crate) fn of(ext: &axum::http::Extensions) -> Self {
-        Self(ext.get::<NonceSlot>().cloned())
-    }
-
     /// The nonce, made now if no one asked before; empty outside the header layer.
     pub(crate) fn nonce(&self) -> String {
         self.0
@@ -388,6 +383,13 @@ async fn apply(
 pub(crate) struct Pending {
     nonce: NonceSlot,
     https: bool,
+}
+
+impl Pending {
+    /// The request's nonce slot, for a page rendered after the handler.
+    pub(crate) fn nonce_handle(&self) -> NonceHandle {
+        NonceHandle(Some(self.nonce.clone()))
+    }
 }
 
 impl Prepared {
