@@ -5,11 +5,14 @@
 //! without its CSRF token (refused, nothing changed), and the Content-Security-Policy: the
 //! browser's console must report no violation on any page (a control injects one and checks
 //! that it is seen). Screenshots of the main pages go to `$CARGO_TARGET_DIR/screenshots`
-//! (or `target/screenshots`), which git ignores.
+//! (or `target/screenshots`), which git ignores. `browser/mfa.rs` covers the two-factor and
+//! WebAuthn pages (an authenticator app, a passkey with Chromium's virtual authenticator).
 //!
 //! `RAMPART_SKIP_BROWSER=1` skips the test on a machine without Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "browser/mfa.rs"]
+mod mfa;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -503,6 +506,9 @@ async fn csrf_token_required(run: &mut Run) {
         "{}",
         run.body().await
     );
+    // The refusal is the template's page (styled, the reason in its alert).
+    assert_eq!(run.text("#csrf-reason").await, "The CSRF token is missing.");
+    assert_eq!(run.text("h1").await, "Bad Request");
     run.shot("csrf-refused").await;
     // Nothing changed: the old password still works; then the real form changes it.
     run.logout().await;

@@ -659,3 +659,68 @@ async fn the_pending_state_expires_and_is_bound_to_the_user() {
     assert!(none.is_none(), "state outlived the uniquifier:\n{r}");
     assert_eq!(field_errors(&r, ""), vec![MSG_DENIED], "{r}");
 }
+
+const US_SIGNIN_OVERRIDE: &str = r#"{% extends "security/base.html" %}
+{% from "security/_macros.html" import render_field_with_errors, render_field, hidden_tag %}
+{% block content %}
+  <h1 id="custom-us">Passwordless at Example</h1>
+  <p id="methods">{{ code_methods|join(",") }}</p>
+  <form action="{{ url_for_security('us_signin') }}" method="post" name="us_signin_form">
+    {{ hidden_tag(us_signin_form) }}
+    {{ render_field_with_errors(us_signin_form.identity) }}
+    {{ render_field_with_errors(us_signin_form.passcode) }}
+    {{ render_field(us_signin_form.submit) }}
+  </form>
+{% endblock %}"#;
+
+/// `SECURITY_TEMPLATE_DIR` replaces the multi-factor pages and the CSRF refusal page like the
+/// others; the pages it does not replace keep Rampart's templates.
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_factor_templates_are_overridable() {
+    let dir = rampart_tests::TempDir::new("rampart-mfa-templates").unwrap();
+    let security = dir.path().join("security");
+    std::fs::create_dir_all(&security).unwrap();
+    std::fs::write(security.join("us_signin.html"), US_SIGNIN_OVERRIDE).unwrap();
+    std::fs::write(
+        security.join("csrf_error.html"),
+        "{% extends \"security/base.html\" %}{% block content %}\
+         <p id=\"custom-csrf\">Refused: {{ reason }}</p>{% endblock %}",
+    )
+    .unwrap();
+    let dir_s = dir.path().display().to_string();
+    let app = App::start_with(Db::sqlite(), &[("SECURITY_TEMPLATE_DIR", dir_s.as_str())]).await;
+    let r = app.get("/us-signin").browser().send().await;
+    assert_eq!(r.status, 200, "{r}");
+    assert!(r.text.contains("<h1 id=\"custom-us\">"), "{r}");
+    assert!(r.text.contains("<p id=\"methods\">email</p>"), "{r}");
+    assert!(r.text.contains("name=\"csrf_token\" value=\""), "{r}");
+    assert!(r.text.contains("autocomplete=\"username\""), "{r}");
+
+    // A form post without its token: the replaced refusal page, still a 400.
+    let s = app.login(USER).await;
+    let r = app
+        .post("/tf-setup")
+        .browser()
+        .cred(&Cred::SessionNoCsrf(s.clone()))
+        .form(&[("setup", "authenticator")])
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{r}");
+    assert!(
+        r.text
+            .contains("<p id=\"custom-csrf\">Refused: The CSRF token is missing.</p>"),
+        "{r}"
+    );
+    // Untouched pages keep the defaults.
+    let r = app
+        .get("/tf-setup")
+        .browser()
+        .cred(&Cred::Session(s))
+        .send()
+        .await;
+    assert!(
+        r.status == 200 && r.text.contains("name=\"two_factor_setup_form\""),
+        "{r}"
+    );
+    assert!(r.text.contains("value=\"authenticator\""), "{r}");
+}

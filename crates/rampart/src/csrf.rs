@@ -59,7 +59,8 @@ pub enum CsrfError {
 }
 
 impl CsrfError {
-    /// The 400 answer: the JSON envelope with the message, or an HTML page for browsers.
+    /// The 400 answer: the JSON envelope with the message, or an HTML page for browsers
+    /// (inside the security layer, the template `security/csrf_error.html`).
     pub fn response(self, json: bool) -> Response {
         tracing::info!(reason = %self, "CSRF check failed");
         if json {
@@ -72,9 +73,16 @@ impl CsrfError {
              <title>400 Bad Request</title></head><body><main><h1>Bad Request</h1>\
              <p class=\"error\">{self}</p></main></body></html>"
         );
-        (StatusCode::BAD_REQUEST, Html(body)).into_response()
+        let mut response = (StatusCode::BAD_REQUEST, Html(body)).into_response();
+        response.extensions_mut().insert(CsrfPage(self));
+        response
     }
 }
+
+/// Marks a browser's CSRF refusal: the security layer renders `security/csrf_error.html`
+/// in its place.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CsrfPage(pub(crate) CsrfError);
 
 /// A `csrf_token` found in the request body by the authentication layer.
 #[derive(Debug, Clone)]

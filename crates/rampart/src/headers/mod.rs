@@ -90,6 +90,21 @@ pub(crate) fn request_nonce(ext: &axum::http::Extensions) -> String {
 #[derive(Clone, Default)]
 struct NonceSlot(Arc<OnceLock<String>>);
 
+/// The request's nonce slot, kept past the handler (for a page rendered from its answer, such
+/// as the CSRF refusal page). Taking it makes no nonce.
+#[derive(Clone, Default)]
+pub(crate) struct NonceHandle(Option<NonceSlot>);
+
+impl NonceHandle {
+    /// The nonce, made now if no one asked before; empty outside the header layer.
+    pub(crate) fn nonce(&self) -> String {
+        self.0
+            .as_ref()
+            .map(|slot| slot.0.get_or_init(new_nonce).clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Which headers to send. `Default` is Talisman's secure default set with a strict CSP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -368,6 +383,13 @@ async fn apply(
 pub(crate) struct Pending {
     nonce: NonceSlot,
     https: bool,
+}
+
+impl Pending {
+    /// The request's nonce slot, for a page rendered after the handler.
+    pub(crate) fn nonce_handle(&self) -> NonceHandle {
+        NonceHandle(Some(self.nonce.clone()))
+    }
 }
 
 impl Prepared {

@@ -152,12 +152,46 @@ fn endpoint_urls(c: &SecurityConfig) -> BTreeMap<String, String> {
         "change_username",
         &l.change_username_url,
     );
-    add(
-        c.webauthn && c.freshness_secs >= 0 && !c.wan.allow_as_verify.is_empty(),
-        "wan_verify",
-        &c.wan.verify_url,
-    );
+    mfa_urls(c, &mut add);
     urls
+}
+
+/// The two-factor, recovery-code, unified sign-in and WebAuthn endpoints (the `*_response`
+/// and `us_setup_validate` names take the state as `token=`).
+fn mfa_urls(c: &SecurityConfig, add: &mut impl FnMut(bool, &str, &str)) {
+    let m = &c.mfa;
+    let w = &c.wan;
+    let fresh = c.freshness_secs >= 0;
+    add(c.two_factor, "two_factor_setup", &m.two_factor_setup_url);
+    let validation = &m.two_factor_token_validation_url;
+    add(c.two_factor, "two_factor_token_validation", validation);
+    add(c.two_factor, "two_factor_rescue", &m.two_factor_rescue_url);
+    let mfa = c.two_factor || c.webauthn;
+    add(mfa, "two_factor_select", &m.two_factor_select_url);
+    let codes = mfa && c.multi_factor_recovery_codes;
+    add(codes, "mf_recovery_codes", &m.recovery_codes_url);
+    add(codes, "mf_recovery", &m.recovery_url);
+    let us = c.unified_signin;
+    add(us, "us_signin", &m.us_signin_url);
+    add(us, "us_signin_send_code", &m.us_signin_send_code_url);
+    add(us, "us_setup", &m.us_setup_url);
+    add(us, "us_setup_validate", &m.us_setup_url);
+    add(us && fresh, "us_verify", &m.us_verify_url);
+    add(
+        us && fresh,
+        "us_verify_send_code",
+        &m.us_verify_send_code_url,
+    );
+    add(us, "us_verify_link", &m.us_verify_link_url);
+    let wan = c.webauthn;
+    add(wan, "wan_register", &w.register_url);
+    add(wan, "wan_register_response", &w.register_url);
+    add(wan, "wan_signin", &w.signin_url);
+    add(wan, "wan_signin_response", &w.signin_url);
+    add(wan, "wan_delete", &w.delete_url);
+    let verify = wan && fresh && !w.allow_as_verify.is_empty();
+    add(verify, "wan_verify", &w.verify_url);
+    add(verify, "wan_verify_response", &w.verify_url);
 }
 
 /// The `security` template variable: Flask-Security's feature flags.
@@ -175,6 +209,10 @@ fn features(c: &SecurityConfig) -> Value {
         "unified_signin": c.unified_signin,
         "webauthn": c.webauthn,
         "multi_factor_recovery_codes": c.multi_factor_recovery_codes,
+        "support_mfa": c.two_factor || c.webauthn,
+        "wan_allow_as_first_factor": c.wan.allow_as_first_factor,
+        "wan_allow_as_multi_factor": c.wan.allow_as_multi_factor,
+        "wan_allow_user_hints": c.wan.allow_user_hints,
         "oauthglue": null,
     })
 }
@@ -298,6 +336,34 @@ impl PageContext {
         );
         vars.insert("_flashes".to_owned(), json!(flashes));
         vars
+    }
+}
+
+/// Puts `security/csrf_error.html` (variable `reason`) in place of the body of a browser's
+/// CSRF refusal; the plain fallback stays when the template fails (logged).
+pub(crate) async fn csrf_page(
+    sec: &Security,
+    nonce: &crate::headers::NonceHandle,
+    reason: crate::csrf::CsrfError,
+    response: &mut Response,
+) {
+    let page = PageContext {
+        sec: sec.clone(),
+        session: None,
+        user: None,
+        nonce: nonce.nonce(),
+        args: BTreeMap::new(),
+        path: String::new(),
+    };
+    let rendered = page
+        .render(
+            Page::new("security/csrf_error.html")
+                .with("reason", reason.to_string())
+                .status(StatusCode::BAD_REQUEST),
+        )
+        .await;
+    if rendered.status() == StatusCode::BAD_REQUEST {
+        *response.body_mut() = rendered.into_body();
     }
 }
 

@@ -33,6 +33,22 @@ pub struct Field {
     pub checked: bool,
     /// This field's error messages.
     pub errors: Vec<String>,
+    /// A radio group's options (WTForms' `RadioField` subfields), empty for other fields.
+    pub choices: Vec<Choice>,
+}
+
+/// One option of a radio group: the value posted, its label, whether it is selected.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Choice {
+    /// The `id` of its input (`NAME-0`, `NAME-1` …, as WTForms numbers subfields).
+    pub id: String,
+    /// The value posted when it is chosen.
+    pub value: String,
+    /// Its `<label>` text.
+    pub label: String,
+    /// Whether it is selected.
+    pub checked: bool,
 }
 
 impl Field {
@@ -49,6 +65,7 @@ impl Field {
             readonly: false,
             checked: false,
             errors: Vec::new(),
+            choices: Vec::new(),
         }
     }
 
@@ -92,6 +109,28 @@ impl Field {
     pub fn checkbox(name: &str, label: &str, checked: bool) -> Self {
         let mut f = Self::new(name, label, "checkbox");
         f.checked = checked;
+        f
+    }
+
+    /// A radio group: one input per `(value, label)`, `selected` checked (templates render it
+    /// as a `<fieldset>` with the field's label as its legend).
+    pub fn radio(
+        name: &str,
+        label: &str,
+        choices: &[(&str, &str)],
+        selected: Option<&str>,
+    ) -> Self {
+        let mut f = Self::new(name, label, "radio");
+        f.choices = choices
+            .iter()
+            .enumerate()
+            .map(|(i, (value, label))| Choice {
+                id: format!("{name}-{i}"),
+                value: (*value).to_owned(),
+                label: (*label).to_owned(),
+                checked: selected == Some(*value),
+            })
+            .collect();
         f
     }
 
@@ -256,6 +295,17 @@ mod tests {
         assert_eq!(v["hidden"][0], "next");
         assert_eq!(v["errors"].as_array().map(Vec::len), Some(4));
         assert!(!Form::new().field(Field::code("code", "Code")).has_errors());
+        let r = Field::radio(
+            "setup",
+            "Method",
+            &[("email", "By email"), ("sms", "By SMS")],
+            Some("sms"),
+        );
+        let v = Form::new().field(r).to_value();
+        assert_eq!(v["setup"]["type"], "radio");
+        assert_eq!(v["setup"]["choices"][1]["id"], "setup-1");
+        assert_eq!(v["setup"]["choices"][1]["checked"], true);
+        assert_eq!(v["setup"]["choices"][0]["checked"], false);
         assert_eq!(
             Field::code("code", "Code").autocomplete.as_deref(),
             Some("one-time-code")

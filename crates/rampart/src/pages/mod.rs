@@ -65,6 +65,17 @@
 //!    A script goes in `crates/rampart/static/` and [`crate::static_files::FILES`], and is
 //!    loaded with `<script src="{{ static_url('NAME.js') }}">` (never inline).
 //!
+//! # Multi-factor pages and the CSRF refusal
+//!
+//! The two-factor, recovery-code, unified sign-in and WebAuthn views render Flask-Security's
+//! templates (`security/two_factor_setup.html` … `security/wan_verify.html`, see
+//! `views/mfa_page.rs` and `views/wan_page.rs` for their variables); radio groups are
+//! [`Field::radio`] (rendered by the `render_radio` macro), a running WebAuthn ceremony is
+//! the `wan_ceremony` macro, which hands `credential_options` to `rampart-webauthn.js` in a
+//! `data-options` attribute. A browser's form post refused by the CSRF check gets
+//! `security/csrf_error.html` (variable `reason`) with status 400: the refusal marks its
+//! response and the security layer renders the page in its place.
+//!
 //! # Flashed messages
 //!
 //! [`flash::flash`] stores a one-shot message in the session (Flask's `_flashes` key); the next
@@ -77,8 +88,8 @@ pub mod flash;
 mod form;
 mod templates;
 
+pub(crate) use context::csrf_page;
 pub use context::{Page, PageContext, Pages};
 pub use flash::Flash;
-pub use form::{Field, Form};
-pub(crate) use templates::escape_html;
+pub use form::{Choice, Field, Form};
 pub use templates::{DEFAULTS, PageError, PageTemplates};

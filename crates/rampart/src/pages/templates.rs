@@ -32,6 +32,18 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     tpl!("change_email"),
     tpl!("change_username"),
     tpl!("verify"),
+    tpl!("two_factor_setup"),
+    tpl!("two_factor_verify_code"),
+    tpl!("two_factor_select"),
+    tpl!("mf_recovery_codes"),
+    tpl!("mf_recovery"),
+    tpl!("us_signin"),
+    tpl!("us_setup"),
+    tpl!("us_verify"),
+    tpl!("wan_register"),
+    tpl!("wan_signin"),
+    tpl!("wan_verify"),
+    tpl!("csrf_error"),
 ];
 
 /// A page template could not be loaded, compiled or rendered.
@@ -317,6 +329,117 @@ mod tests {
         for (name, source) in DEFAULTS {
             let r = env.add_template(name, source);
             assert!(r.is_ok(), "{name}: {r:?}");
+        }
+    }
+
+    /// Every page, rendered with hostile values in every variable a view sets: the values are
+    /// escaped, each form has its CSRF field, there is no inline script or style, and code
+    /// inputs carry `autocomplete="one-time-code"`.
+    #[test]
+    fn every_page_escapes_and_has_no_inline_script() {
+        use super::super::{Field, Form};
+        let evil = "\"><script>alert(1)</script>";
+        let radio = Field::radio("setup", evil, &[(evil, evil)], None);
+        let form = Form::new()
+            .field(Field::identity_email(evil, evil))
+            .field(Field::password("password", evil, "current-password"))
+            .field(Field::code("code", evil))
+            .field(Field::password("passcode", evil, "current-password"))
+            .field(Field::text("identity", evil, evil))
+            .field(Field::text("name", evil, evil))
+            .field(radio.clone())
+            .field(Field::radio("which", evil, &[(evil, evil)], None))
+            .field(Field::radio("help_setup", evil, &[(evil, evil)], None))
+            .field(Field::radio("chosen_method", evil, &[(evil, evil)], None))
+            .field(Field::radio("usage", evil, &[(evil, evil)], None))
+            .field(Field::hidden("next", evil))
+            .submit(evil)
+            .errors([("code", evil), ("", evil)])
+            .to_value();
+        let mut ctx = serde_json::Map::new();
+        for (name, _) in DEFAULTS {
+            let page = name
+                .trim_start_matches("security/")
+                .trim_end_matches(".html");
+            for suffix in ["_form", "_user_form", "_response_form", "_validate_form"] {
+                ctx.insert(format!("{page}{suffix}"), form.clone());
+            }
+        }
+        let extras = [
+            "two_factor_verify_code_form",
+            "two_factor_rescue_form",
+            "wan_delete_form",
+            "logout_form",
+        ];
+        for extra in extras {
+            ctx.insert(extra.to_owned(), form.clone());
+        }
+        let scalars = [
+            "chosen_method",
+            "authr_key",
+            "authr_issuer",
+            "authr_username",
+            "authr_qrcode",
+            "credential_options",
+            "wan_state",
+            "state",
+            "reason",
+            "current_email",
+            "primary_method",
+        ];
+        for k in scalars {
+            ctx.insert(k.to_owned(), json!(evil));
+        }
+        for k in [
+            "choices",
+            "recovery_codes",
+            "active_methods",
+            "setup_methods",
+            "code_methods",
+        ] {
+            ctx.insert(k.to_owned(), json!([evil, "sms"]));
+        }
+        ctx.insert(
+            "registered_credentials".to_owned(),
+            json!([{"name": evil, "usage": evil, "lastuse": evil}]),
+        );
+        ctx.insert(
+            "request".to_owned(),
+            json!({"args": {"next": evil}, "path": "/"}),
+        );
+        ctx.insert("_csrf_token".to_owned(), json!("tok"));
+        ctx.insert("_static".to_owned(), json!("/fs-static"));
+        ctx.insert("_flashes".to_owned(), json!([["info", evil]]));
+        ctx.insert(
+            "security".to_owned(),
+            json!({"webauthn": true, "support_mfa": true}),
+        );
+        let t = PageTemplates::default();
+        for (name, _) in DEFAULTS {
+            if name.contains("/_") || name.ends_with("/base.html") {
+                continue;
+            }
+            let out = t
+                .render(name, Value::from(minijinja::value::Serde(&ctx)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(!out.contains("<script>alert"), "{name}: {out}");
+            assert!(out.contains("&lt;script&gt;alert"), "{name}: {out}");
+            assert!(!out.contains(" style="), "{name}: inline style");
+            for script in out.split("<script").skip(1) {
+                assert!(
+                    script.trim_start().starts_with("src="),
+                    "{name}: inline script"
+                );
+            }
+            let forms = out.matches("method=\"post\"").count();
+            let tokens = out.matches("name=\"csrf_token\" value=\"tok\"").count();
+            assert!(
+                tokens >= forms,
+                "{name}: {forms} forms, {tokens} CSRF fields\n{out}"
+            );
+            if out.contains("name=\"code\"") {
+                assert!(out.contains("autocomplete=\"one-time-code\""), "{name}");
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use axum::response::Response;
 use tower::{Layer, Service};
 
 use super::Security;
-use crate::headers::Prepared;
+use crate::headers::{Pending, Prepared};
 use crate::session::{DynSessionStore, SessionCookie, layer as session};
 
 /// Layer of [`SecurityService`]; built by [`Security::install`].
@@ -101,6 +101,18 @@ where
                 Some(response) => response,
                 None => guarded(call(&shared, &mut inner, req)).await,
             };
+            if let Some(refused) = response
+                .extensions()
+                .get::<crate::csrf::CsrfPage>()
+                .copied()
+            {
+                // A browser's CSRF refusal: the template's page in place of the plain one.
+                let nonce = pending
+                    .as_ref()
+                    .map(Pending::nonce_handle)
+                    .unwrap_or_default();
+                crate::pages::csrf_page(&shared.sec, &nonce, refused.0, &mut response).await;
+            }
             if let (Some(h), Some(p)) = (&shared.headers, pending) {
                 response = h.finish(p, response);
             }

@@ -40,13 +40,12 @@ pub(crate) async fn codes_get(req: Request) -> Response {
         )
         .await;
     }
-    let csrf = account::csrf_token(&ctx).await;
     let errors = if count == 0 {
-        vec![ctx.msg("NO_RECOVERY_CODES_SETUP")]
+        vec![("", ctx.msg("NO_RECOVERY_CODES_SETUP"))]
     } else {
         Vec::new()
     };
-    mfa_page::recovery_codes(&csrf, &[], count, &errors)
+    mfa_page::recovery_codes(&ctx, &[], count, &errors).await
 }
 
 /// `POST /mf-recovery-codes`: new codes (the old ones die), shown this once.
@@ -70,8 +69,7 @@ pub(crate) async fn codes_post(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![("recovery_codes", json!(codes))]).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
-    mfa_page::recovery_codes(&csrf, &codes, codes.len(), &[])
+    mfa_page::recovery_codes(&ctx, &codes, codes.len(), &[]).await
 }
 
 /// `GET /mf-recovery`.
@@ -89,8 +87,7 @@ pub(crate) async fn recovery_get(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![]).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
-    mfa_page::recovery(&csrf, &[])
+    mfa_page::recovery(&ctx, &[]).await
 }
 
 /// `POST /mf-recovery {code}`: completes the sign-in with a recovery code; each code works
@@ -148,6 +145,5 @@ async fn wrong(ctx: &Ctx) -> Response {
     if ctx.json {
         return e.into_json();
     }
-    let csrf = account::csrf_token(ctx).await;
-    mfa_page::recovery(&csrf, &e.messages())
+    mfa_page::recovery(ctx, &e.pairs()).await
 }

@@ -43,11 +43,9 @@ pub(crate) async fn rescue_get(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![("recovery_options", Value::Object(options))]).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
     let rescue: Vec<String> = options.keys().cloned().collect();
-    let action = ctx.sec.config().mfa.two_factor_rescue_url.clone();
     let method = user.tf_primary_method.clone().unwrap_or_default();
-    mfa_page::tf_validate(&csrf, &method, &action, &rescue, &[])
+    mfa_page::tf_validate(&ctx, &method, &rescue, &[]).await
 }
 
 /// `POST /tf-rescue {help_setup}`: `email` re-sends the code by email, `help` mails
@@ -113,10 +111,9 @@ pub(crate) async fn rescue_post(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![("recovery_options", Value::Object(options))]).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
     let rescue: Vec<String> = options.keys().cloned().collect();
     let method = user.tf_primary_method.clone().unwrap_or_default();
-    mfa_page::tf_validate(&csrf, &method, &c.mfa.two_factor_rescue_url, &rescue, &[])
+    mfa_page::tf_validate(&ctx, &method, &rescue, &[]).await
 }
 
 /// `GET /tf-select`.
@@ -143,8 +140,7 @@ pub(crate) async fn select_get(req: Request) -> Response {
         )
         .await;
     }
-    let csrf = account::csrf_token(&ctx).await;
-    mfa_page::tf_select(&csrf, &methods, &[])
+    mfa_page::tf_select(&ctx, &methods, &[]).await
 }
 
 /// `POST /tf-select {which}`: continues with the chosen second factor.
@@ -160,8 +156,7 @@ pub(crate) async fn select_post(req: Request) -> Response {
         if ctx.json {
             return e.into_json();
         }
-        let csrf = account::csrf_token(&ctx).await;
-        return mfa_page::tf_select(&csrf, &methods, &e.messages());
+        return mfa_page::tf_select(&ctx, &methods, &e.pairs()).await;
     };
     let mut p = p;
     p.state = "ready".to_owned();

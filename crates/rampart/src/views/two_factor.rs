@@ -169,8 +169,7 @@ pub(crate) async fn setup_get(req: Request) -> Response {
         )
         .await;
     }
-    let csrf = account::csrf_token(&ctx).await;
-    mfa_page::tf_setup(&csrf, &choices, None, None, "", &[])
+    mfa_page::tf_setup(&ctx, &choices, None, None, &[]).await
 }
 
 /// What `/tf-setup/<token>` carries for an authenticated change (Flask-Security's payload plus
@@ -302,7 +301,6 @@ pub(crate) async fn setup_post(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, extra).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
     let qr = authr.as_ref().and_then(|a| tf::totp::qr_svg(&a.uri));
     let view = authr.as_ref().map(|a| mfa_page::AuthrView {
         qr_svg: qr.as_deref(),
@@ -310,15 +308,8 @@ pub(crate) async fn setup_post(req: Request) -> Response {
         issuer: &a.issuer,
         username: &a.username,
     });
-    let action = ctx.sec.config().mfa.two_factor_token_validation_url.clone();
-    mfa_page::tf_setup(
-        &csrf,
-        &choices(&ctx, &user),
-        Some(&method),
-        view.as_ref(),
-        &action,
-        &[],
-    )
+    let choices = choices(&ctx, &user);
+    mfa_page::tf_setup(&ctx, &choices, Some(&method), view.as_ref(), &[]).await
 }
 
 /// The label authenticator apps show: Flask-Security's `calc_username` (username, else email).
@@ -330,16 +321,15 @@ async fn setup_fail(ctx: &Ctx, errors: Errors) -> Response {
     if ctx.json {
         return errors.into_json();
     }
-    let csrf = account::csrf_token(ctx).await;
     let m = &ctx.sec.config().mfa;
     mfa_page::tf_setup(
-        &csrf,
+        ctx,
         &m.two_factor_enabled_methods,
         None,
         None,
-        "",
-        &errors.messages(),
+        &errors.pairs(),
     )
+    .await
 }
 
 async fn disable(ctx: &Ctx, who: Setup) -> Response {
@@ -463,9 +453,7 @@ pub(crate) async fn invalid_code(ctx: &Ctx, field: &'static str, key: &str) -> R
     if ctx.json {
         return e.into_json();
     }
-    let csrf = account::csrf_token(ctx).await;
-    let rescue = ctx.sec.config().mfa.two_factor_rescue_url.clone();
-    mfa_page::tf_validate(&csrf, "", &rescue, &[], &e.messages())
+    mfa_page::tf_validate(ctx, "", &[], &e.pairs()).await
 }
 
 /// Flask-Security's `recovery_options`.
@@ -492,10 +480,7 @@ pub(crate) async fn validate_get(req: Request) -> Response {
     if ctx.current.is_some() {
         return match ctx.json {
             true => account::json_ok(&ctx, vec![]).await,
-            false => {
-                let csrf = account::csrf_token(&ctx).await;
-                mfa_page::tf_validate(&csrf, "", "", &[], &[])
-            }
+            false => mfa_page::tf_validate(&ctx, "", &[], &[]).await,
         };
     }
     let Some((p, user)) = (match pending_in(&ctx, None, &["ready", "validating_profile"]).await {
@@ -508,15 +493,13 @@ pub(crate) async fn validate_get(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![("recovery_options", Value::Object(options))]).await;
     }
-    let csrf = account::csrf_token(&ctx).await;
     let method = p
         .method
         .clone()
         .or(user.tf_primary_method.clone())
         .unwrap_or_default();
     let rescue: Vec<String> = options.keys().cloned().collect();
-    let action = ctx.sec.config().mfa.two_factor_rescue_url.clone();
-    mfa_page::tf_validate(&csrf, &method, &action, &rescue, &[])
+    mfa_page::tf_validate(&ctx, &method, &rescue, &[]).await
 }
 
 /// `POST /tf-validate {code}`: the second factor of a login (or of a setup from login), or

@@ -48,17 +48,8 @@ async fn lookup(ctx: &Ctx, identity: &str) -> Result<Option<User>, Response> {
     found.map_err(account::backend)
 }
 
-async fn page(ctx: &Ctx, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let m = &ctx.sec.config().mfa;
-    mfa_page::us_form(
-        "Sign in",
-        &csrf,
-        true,
-        &m.us_signin_send_code_url,
-        &us::code_methods(&ctx.sec),
-        errors,
-    )
+async fn page(ctx: &Ctx, errors: &[(&str, String)], notice: Option<String>) -> Response {
+    mfa_page::us_signin(ctx, &us::code_methods(&ctx.sec), errors, notice).await
 }
 
 /// `GET /us-signin`.
@@ -81,7 +72,7 @@ pub(crate) async fn signin_get(req: Request) -> Response {
     if ctx.current.is_some() {
         return handlers::found(&ctx.sec.config().post_login_view);
     }
-    page(&ctx, &[]).await
+    page(&ctx, &[], None).await
 }
 
 fn not_anonymous(ctx: &Ctx) -> Response {
@@ -193,7 +184,7 @@ async fn signin_fail(ctx: &Ctx, errors: Errors) -> Response {
     if ctx.json {
         return errors.into_json();
     }
-    page(ctx, &errors.messages()).await
+    page(ctx, &errors.pairs(), None).await
 }
 
 /// Checks `chosen_method` for `user` (Flask-Security's send-code validation).
@@ -288,7 +279,7 @@ pub(crate) async fn signin_send_code(req: Request) -> Response {
     if ctx.json {
         return errors.into_json();
     }
-    page(&ctx, &errors.messages()).await
+    page(&ctx, &errors.pairs(), None).await
 }
 
 async fn sent(ctx: &Ctx) -> Response {
@@ -300,7 +291,7 @@ async fn sent(ctx: &Ctx) -> Response {
     } else {
         "CODE_HAS_BEEN_SENT"
     };
-    page(ctx, &[ctx.msg(key)]).await
+    page(ctx, &[], Some(ctx.msg(key))).await
 }
 
 async fn verifier(
@@ -313,17 +304,14 @@ async fn verifier(
     Ok((account::context(parts).await?, user))
 }
 
-async fn verify_page(ctx: &Ctx, user: &User, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
-    let m = &ctx.sec.config().mfa;
-    mfa_page::us_form(
-        "Please reauthenticate",
-        &csrf,
-        false,
-        &m.us_verify_send_code_url,
-        &us::active_code_methods(&ctx.sec, user),
-        errors,
-    )
+async fn verify_page(
+    ctx: &Ctx,
+    user: &User,
+    errors: &[(&str, String)],
+    notice: Option<String>,
+) -> Response {
+    let methods = us::active_code_methods(&ctx.sec, user);
+    mfa_page::us_verify(ctx, &user.email, &methods, errors, notice).await
 }
 
 /// `GET /us-verify`: where the freshness check sends browsers when unified sign-in is on.
@@ -353,7 +341,7 @@ pub(crate) async fn verify_get(req: Request) -> Response {
         )
         .await;
     }
-    verify_page(&ctx, &user, &[]).await
+    verify_page(&ctx, &user, &[], None).await
 }
 
 /// `POST /us-verify {passcode, next}`: re-authenticates with the password or a code.
@@ -395,7 +383,7 @@ pub(crate) async fn verify_post(req: Request) -> Response {
             if ctx.json {
                 return errors.into_json();
             }
-            return verify_page(&ctx, &user, &errors.messages()).await;
+            return verify_page(&ctx, &user, &errors.pairs(), None).await;
         }
         tf::Try::Throttled(retry_after) => return throttled(&ctx, retry_after),
         tf::Try::Backend(r) => return r,
@@ -435,7 +423,7 @@ pub(crate) async fn verify_send_code(req: Request) -> Response {
         if ctx.json {
             return errors.into_json();
         }
-        return verify_page(&ctx, &user, &errors.messages()).await;
+        return verify_page(&ctx, &user, &errors.pairs(), None).await;
     }
     let permit = ctx
         .sec
@@ -453,7 +441,7 @@ pub(crate) async fn verify_send_code(req: Request) -> Response {
     if ctx.json {
         return account::json_ok(&ctx, vec![("user", json!({}))]).await;
     }
-    verify_page(&ctx, &user, &[ctx.msg("CODE_HAS_BEEN_SENT")]).await
+    verify_page(&ctx, &user, &[], Some(ctx.msg("CODE_HAS_BEEN_SENT"))).await
 }
 
 /// `GET /us-verify-link?id=<fs_uniquifier>&code=<code>`: the magic link of an emailed code.

@@ -52,16 +52,16 @@ fn identity_attributes(ctx: &Ctx) -> Value {
     }
 }
 
-async fn page(ctx: &Ctx, user: &User, errors: &[String]) -> Response {
-    let csrf = account::csrf_token(ctx).await;
+async fn page(ctx: &Ctx, user: &User, errors: &[(&str, String)]) -> Response {
     mfa_page::us_setup(
-        &csrf,
+        ctx,
         &us::setup_methods(&ctx.sec),
         &us::active_methods(&ctx.sec, user),
         None,
         None,
         errors,
     )
+    .await
 }
 
 /// `GET /us-setup`.
@@ -91,7 +91,7 @@ async fn fail(ctx: &Ctx, user: &User, errors: Errors) -> Response {
     if ctx.json {
         return errors.into_json();
     }
-    page(ctx, user, &errors.messages()).await
+    page(ctx, user, &errors.pairs()).await
 }
 
 /// `POST /us-setup {chosen_method?, phone?, delete_method?}`.
@@ -223,7 +223,6 @@ async fn add(ctx: &Ctx, user: &User, method: &str, phone: Option<String>) -> Res
     if ctx.json {
         return account::json_ok(ctx, extra).await;
     }
-    let csrf = account::csrf_token(ctx).await;
     let qr = authr.as_ref().and_then(|a| tf::totp::qr_svg(&a.uri));
     let view = authr.as_ref().map(|a| mfa_page::AuthrView {
         qr_svg: qr.as_deref(),
@@ -231,15 +230,19 @@ async fn add(ctx: &Ctx, user: &User, method: &str, phone: Option<String>) -> Res
         issuer: &a.issuer,
         username: &a.username,
     });
-    let action = format!("{}/{token}", ctx.sec.config().mfa.us_setup_url);
+    let pending = mfa_page::UsPending {
+        method,
+        state: &token,
+    };
     mfa_page::us_setup(
-        &csrf,
+        ctx,
         &us::setup_methods(&ctx.sec),
         &us::active_methods(&ctx.sec, user),
         view.as_ref(),
-        Some(&action),
+        Some(&pending),
         &[],
     )
+    .await
 }
 
 /// `POST /us-setup/<state> {passcode}`.

@@ -1,187 +1,123 @@
-//! Minimal WebAuthn pages until the template set lands: every value is escaped, and the only
-//! script is `rampart-webauthn.js` from the static route (no inline script).
+//! The WebAuthn pages: Flask-Security's templates `security/wan_register.html` (also the page
+//! of `GET /wan-delete`), `wan_signin.html` and `wan_verify.html`, rendered through
+//! [`crate::pages`]. The only script is `rampart-webauthn.js` from the static route; a running
+//! ceremony hands it `credential_options` in a `data-options` attribute (no inline script).
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
+use serde_json::Value;
 
-use crate::pages::escape_html as escape;
+use super::account::Ctx;
+use crate::pages::{Field, Form, Page};
 
 /// A started ceremony the page hands to the script.
 pub(crate) struct Ceremony<'a> {
-    /// `create` (registration) or `get` (sign-in, verify).
-    pub(crate) mode: &'a str,
     /// The `credential_options` JSON.
     pub(crate) options: &'a str,
-    /// Where the answer is posted (`/wan-register/<state>` …).
-    pub(crate) action: &'a str,
-    /// Extra hidden fields (`remember`, `next`).
+    /// The signed `wan_state` the answer is posted with (`/wan-register/<state>` …).
+    pub(crate) state: &'a str,
+    /// Extra hidden fields of the answer (`remember`, `next`).
     pub(crate) hidden: &'a [(&'a str, &'a str)],
 }
 
-/// What every WebAuthn page has.
-pub(crate) struct Frame<'a> {
-    pub(crate) title: &'a str,
-    pub(crate) csrf: &'a str,
-    pub(crate) errors: &'a [String],
-    pub(crate) script_url: &'a str,
-    pub(crate) nonce: &'a str,
+/// Form-level errors (the WebAuthn views hand over messages only).
+fn with_errors(form: Form, errors: &[String]) -> Form {
+    form.errors(errors.iter().map(|m| ("", m.clone())))
 }
 
-fn errors(list: &[String]) -> String {
-    list.iter()
-        .map(|e| format!("<li>{}</li>", escape(e)))
-        .collect()
-}
-
-fn ceremony(frame: &Frame<'_>, c: &Ceremony<'_>) -> String {
-    let hidden: String = c
-        .hidden
+fn response_form(c: &Ceremony<'_>) -> Form {
+    c.hidden
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape(k),
-                escape(v)
-            )
-        })
-        .collect();
-    format!(
-        "<div id=\"rampart-wan\" data-mode=\"{mode}\" data-options=\"{options}\">\
-         <p class=\"wan-status\">Follow your browser's instructions to use your passkey.</p>\
-         <form method=\"post\" action=\"{action}\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"credential\" value=\"\">{hidden}</form></div>",
-        mode = escape(c.mode),
-        options = escape(c.options),
-        action = escape(c.action),
-        csrf = escape(frame.csrf),
-    )
+        .fold(Form::new(), |f, (k, v)| f.field(Field::hidden(k, v)))
 }
 
-fn document(frame: &Frame<'_>, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <script src=\"{src}\" nonce=\"{nonce}\" defer></script></head>\
-         <body><main><h1>{title}</h1><ul class=\"errors\">{errors}</ul>{body}</main></body></html>",
-        title = escape(frame.title),
-        src = escape(frame.script_url),
-        nonce = escape(frame.nonce),
-        errors = errors(frame.errors),
-    );
-    (StatusCode::OK, Html(html)).into_response()
+fn with_ceremony(page: Page, name: &str, running: Option<&Ceremony<'_>>) -> Page {
+    match running {
+        Some(c) => page
+            .with("credential_options", c.options)
+            .with("wan_state", c.state)
+            .form(name, &response_form(c)),
+        None => page,
+    }
 }
 
-/// A form posting `fields` (text inputs) and a submit button.
-fn start_form(frame: &Frame<'_>, fields: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">{fields}\
-         <button type=\"submit\">{button}</button></form>",
-        csrf = escape(frame.csrf),
-        button = escape(button),
-    )
-}
-
-/// `/wan-register`: the registered passkeys, the form to add one (or the running ceremony)
-/// and the form to delete one.
-pub(crate) fn register(
-    frame: &Frame<'_>,
-    creds: &[(String, String)],
-    delete_url: &str,
+/// `/wan-register`: the registered passkeys (`listing`, as `registered_credentials` of the JSON
+/// answer), the form to add one (or the running ceremony) and the form to delete one.
+pub(crate) async fn register(
+    ctx: &Ctx,
+    listing: &Value,
+    errors: &[String],
     running: Option<&Ceremony<'_>>,
 ) -> Response {
-    if let Some(c) = running {
-        return document(frame, &ceremony(frame, c));
+    let mut form = Form::new().field(Field::text("name", "Nickname", "").required());
+    if ctx.sec.config().wan.allow_as_first_factor {
+        form = form.field(Field::radio(
+            "usage",
+            "Usage",
+            &[
+                ("first", "Use as a first authentication factor"),
+                ("secondary", "Use as a secondary authentication factor"),
+            ],
+            Some("first"),
+        ));
     }
-    let list: String = creds
-        .iter()
-        .map(|(name, usage)| format!("<li>{} ({})</li>", escape(name), escape(usage)))
-        .collect();
-    let add = start_form(
-        frame,
-        "<label>Nickname <input type=\"text\" name=\"name\" required></label>\
-         <label><input type=\"radio\" name=\"usage\" value=\"first\" checked> Use as a first authentication factor</label>\
-         <label><input type=\"radio\" name=\"usage\" value=\"secondary\"> Use as a secondary authentication factor</label>",
-        "Start",
-    );
-    let delete = format!(
-        "<form method=\"post\" action=\"{action}\">\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
-         <label>Nickname <input type=\"text\" name=\"name\" id=\"delete-name\" required></label>\
-         <button type=\"submit\">Delete</button></form>",
-        action = escape(delete_url),
-        csrf = escape(frame.csrf),
-    );
-    document(
-        frame,
-        &format!(
-            "<h2>Registered passkeys</h2><ul>{list}</ul><h2>Add a passkey</h2>{add}<h2>Delete a passkey</h2>{delete}"
-        ),
-    )
+    let form = with_errors(form.submit("Start"), errors);
+    let mut name = Field::text("name", "Nickname", "").required();
+    "delete-name".clone_into(&mut name.id);
+    let mut submit = Field::submit("Delete");
+    "delete-submit".clone_into(&mut submit.id);
+    let delete = Form::new().field(name).field(submit);
+    let page = Page::new("security/wan_register.html")
+        .form("wan_register_form", &form)
+        .form("wan_delete_form", &delete)
+        .with("registered_credentials", listing);
+    let page = with_ceremony(page, "wan_register_response_form", running);
+    ctx.render(page).await
 }
 
-/// `/wan-signin` and `/wan-verify`: the start form (with an identity field for sign-in when
-/// user hints are allowed) or the running ceremony.
-pub(crate) fn signin(
-    frame: &Frame<'_>,
-    identity_field: bool,
+/// `/wan-signin`: the start form (an identity field when user hints are allowed and the
+/// passkey is a first factor) or the running ceremony.
+pub(crate) async fn signin(
+    ctx: &Ctx,
+    secondary: bool,
     next: &str,
+    errors: &[String],
     running: Option<&Ceremony<'_>>,
 ) -> Response {
-    if let Some(c) = running {
-        return document(frame, &ceremony(frame, c));
+    let c = ctx.sec.config();
+    let mut form = Form::new();
+    if c.wan.allow_user_hints && !secondary {
+        form = form
+            .field(Field::text("identity", "Email Address", "").autocomplete("username webauthn"))
+            .field(Field::checkbox(
+                "remember",
+                "Remember Me",
+                c.default_remember_me,
+            ));
     }
-    let mut fields = format!(
-        "<input type=\"hidden\" name=\"next\" value=\"{}\">",
-        escape(next)
-    );
-    if identity_field {
-        fields.push_str("<label>Email <input type=\"text\" name=\"identity\" autocomplete=\"username webauthn\"></label>\
-            <label><input type=\"checkbox\" name=\"remember\" value=\"y\"> Remember me</label>");
+    if !next.is_empty() {
+        form = form.field(Field::hidden("next", next));
     }
-    document(frame, &start_form(frame, &fields, "Start"))
+    let form = with_errors(form.submit("Sign in with a passkey"), errors);
+    let page = Page::new("security/wan_signin.html")
+        .form("wan_signin_form", &form)
+        .with("is_secondary", secondary);
+    let page = with_ceremony(page, "wan_signin_response_form", running);
+    ctx.render(page).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn body(r: Response) -> String {
-        let b = axum::body::to_bytes(r.into_body(), 1 << 20)
-            .await
-            .unwrap_or_default();
-        String::from_utf8_lossy(&b).into_owned()
+/// `/wan-verify`: the start form or the running ceremony.
+pub(crate) async fn verify(
+    ctx: &Ctx,
+    next: &str,
+    errors: &[String],
+    running: Option<&Ceremony<'_>>,
+) -> Response {
+    let mut form = Form::new();
+    if !next.is_empty() {
+        form = form.field(Field::hidden("next", next));
     }
-
-    #[tokio::test]
-    async fn values_are_escaped_and_no_inline_script() {
-        let frame = Frame {
-            title: "Passkeys",
-            csrf: "\"><script>x</script>",
-            errors: &["<b>bad</b>".to_owned()],
-            script_url: "/fs-static/rampart-webauthn.js",
-            nonce: "n1",
-        };
-        let html = body(register(
-            &frame,
-            &[("<i>k</i>".to_owned(), "first".to_owned())],
-            "/wan-delete",
-            None,
-        ))
-        .await;
-        assert!(!html.contains("<script>x"));
-        assert!(!html.contains("<b>bad"));
-        assert!(!html.contains("<i>k"));
-        assert_eq!(html.matches("<script").count(), 1, "only the static script");
-        let c = Ceremony {
-            mode: "create",
-            options: r#"{"challenge":"a\"b"}"#,
-            action: "/wan-register/t",
-            hidden: &[("next", "/x\"y")],
-        };
-        let html = body(register(&frame, &[], "/wan-delete", Some(&c))).await;
-        assert!(html.contains("data-options=\"{&quot;challenge&quot;:&quot;a\\&quot;b&quot;}\""));
-        assert!(html.contains("value=\"/x&quot;y\""));
-        assert!(html.contains("nonce=\"n1\""));
-    }
+    let form = with_errors(form.submit("Use a Passkey"), errors);
+    let page = Page::new("security/wan_verify.html").form("wan_verify_form", &form);
+    let page = with_ceremony(page, "wan_verify_response_form", running);
+    ctx.render(page).await
 }

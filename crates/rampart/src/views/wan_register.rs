@@ -11,7 +11,7 @@ use webauthn_rs_core::proto::RegisterPublicKeyCredential;
 
 use super::account::{self, Ctx, Errors};
 use super::wan_common::{self as common, one};
-use super::wan_page::{self, Ceremony, Frame};
+use super::wan_page::{self, Ceremony};
 use crate::authn::CurrentUser;
 use crate::events::Event;
 use crate::extract::{AuthRequired, FreshRequired};
@@ -26,47 +26,18 @@ async fn fresh_caller(parts: &mut Parts) -> Result<(Ctx, CurrentUser), Response>
     Ok((account::context(parts).await?, user))
 }
 
-/// The page frame (CSRF token, script, nonce).
-pub(crate) async fn frame_parts(ctx: &Ctx, parts: &Parts) -> (String, String, String) {
-    let csrf = account::csrf_token(ctx).await;
-    let nonce = parts
-        .extensions
-        .get::<crate::headers::CspNonce>()
-        .map(|n| n.0.clone())
-        .unwrap_or_default();
-    let script = format!(
-        "{}/{}",
-        ctx.sec.config().wan.static_folder_url,
-        webauthn::SCRIPT_NAME
-    );
-    (csrf, script, nonce)
-}
-
+/// `security/wan_register.html` with the user's passkeys.
 async fn page(
     ctx: &Ctx,
-    parts: &Parts,
     user: &User,
     errors: Vec<String>,
     running: Option<&Ceremony<'_>>,
 ) -> Response {
-    let (csrf, script_url, nonce) = frame_parts(ctx, parts).await;
-    let creds = ctx
-        .sec
-        .store()
-        .webauthn_of(user.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.name, c.usage))
-        .collect::<Vec<_>>();
-    let frame = Frame {
-        title: "Passkeys",
-        csrf: &csrf,
-        errors: &errors,
-        script_url: &script_url,
-        nonce: &nonce,
+    let creds = match ctx.sec.store().webauthn_of(user.id).await {
+        Ok(c) => c,
+        Err(e) => return account::backend(e),
     };
-    wan_page::register(&frame, &creds, &ctx.sec.config().wan.delete_url, running)
+    wan_page::register(ctx, &common::listing(&creds), &errors, running).await
 }
 
 /// `GET /wan-register` (and `GET /wan-delete`): `registered_credentials`.
@@ -90,7 +61,7 @@ pub(crate) async fn get(req: Request) -> Response {
         )
         .await;
     }
-    page(&ctx, &parts, &user, Vec::new(), None).await
+    page(&ctx, &user, Vec::new(), None).await
 }
 
 /// Gives the user a WebAuthn user handle if they have none yet (Flask-Security sets it on
@@ -128,7 +99,7 @@ pub(crate) async fn post(req: Request) -> Response {
         Ok(n) => n,
         Err(p) => {
             let e = one("name", ctx.msg(p.key()));
-            return common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None)).await;
+            return common::refuse(&ctx, e, |m| page(&ctx, &current, m, None)).await;
         }
     };
     let existing = match ctx.sec.store().webauthn_of(current.id).await {
@@ -140,7 +111,7 @@ pub(crate) async fn post(req: Request) -> Response {
             "name",
             ctx.msg_with("WEBAUTHN_NAME_INUSE", &[("name", &name)]),
         );
-        return common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None)).await;
+        return common::refuse(&ctx, e, |m| page(&ctx, &current, m, None)).await;
     }
     let usage = match f.text("usage").as_deref() {
         _ if !c.allow_as_first_factor => "secondary",
@@ -148,7 +119,7 @@ pub(crate) async fn post(req: Request) -> Response {
         Some("first") => "first",
         Some(_) => {
             let e = one("usage", ctx.msg("API_ERROR"));
-            return common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None)).await;
+            return common::refuse(&ctx, e, |m| page(&ctx, &current, m, None)).await;
         }
     };
     let user = match with_handle(&ctx, &current).await {
@@ -172,7 +143,7 @@ pub(crate) async fn post(req: Request) -> Response {
         Err(e) => {
             tracing::error!(error = %e, "cannot start a WebAuthn registration");
             let e = one("", ctx.msg("API_ERROR"));
-            return common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None)).await;
+            return common::refuse(&ctx, e, |m| page(&ctx, &current, m, None)).await;
         }
     };
     let token = wan.states.issue(WanState {
@@ -194,14 +165,12 @@ pub(crate) async fn post(req: Request) -> Response {
         .await;
     }
     let options = options.to_string();
-    let action = format!("{}/{token}", c.register_url);
     let running = Ceremony {
-        mode: "create",
         options: &options,
-        action: &action,
+        state: &token,
         hidden: &[],
     };
-    page(&ctx, &parts, &user, Vec::new(), Some(&running)).await
+    page(&ctx, &user, Vec::new(), Some(&running)).await
 }
 
 /// `POST /wan-register/<wan_state> {credential}`: verifies and stores the new credential.
@@ -227,7 +196,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Err(r) => return r,
     };
     let within = ctx.sec.config().wan.register_within_secs;
-    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None));
+    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &current, m, None));
     let state = match common::claim(&ctx, &wan, &token, Kind::Register, within).await {
         Ok(s) if s.user.as_deref() == Some(current.fs_uniquifier.as_str()) => s,
         Ok(_) => return refuse(one("", ctx.msg("API_ERROR"))).await,
@@ -309,7 +278,7 @@ pub(crate) async fn delete(req: Request) -> Response {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, &current, m, None));
+    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &current, m, None));
     let max = ctx.sec.config().wan.name_max_length;
     let name = match names::check(f.text("name").as_deref(), max) {
         Ok(n) => n,

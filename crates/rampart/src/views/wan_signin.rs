@@ -19,7 +19,7 @@ use super::form::Fields;
 use super::two_factor::{done, pending_in};
 use super::wan_assert::{self, Refusal};
 use super::wan_common::{self as common, one};
-use super::wan_page::{self, Ceremony, Frame};
+use super::wan_page::{self, Ceremony};
 use crate::extract::Rejection;
 use crate::redirect;
 use crate::two_factor::{self as tf, Pending};
@@ -55,18 +55,9 @@ fn allowed(ctx: &Ctx, pending: Option<&(Pending, User)>) -> bool {
     pending.is_some() || ctx.sec.config().wan.allow_as_first_factor
 }
 
-async fn page(ctx: &Ctx, parts: &Parts, secondary: bool, errors: Vec<String>) -> Response {
-    let (csrf, script_url, nonce) = super::wan_register::frame_parts(ctx, parts).await;
-    let frame = Frame {
-        title: "Sign in with a passkey",
-        csrf: &csrf,
-        errors: &errors,
-        script_url: &script_url,
-        nonce: &nonce,
-    };
-    let hints = ctx.sec.config().wan.allow_user_hints && !secondary;
+async fn page(ctx: &Ctx, secondary: bool, errors: Vec<String>) -> Response {
     let next = ctx.query.get("next").cloned().unwrap_or_default();
-    wan_page::signin(&frame, hints, &next, None)
+    wan_page::signin(ctx, secondary, &next, &errors, None).await
 }
 
 /// `GET /wan-signin`: `csrf_token` and `is_secondary`.
@@ -87,7 +78,7 @@ pub(crate) async fn get(req: Request) -> Response {
         let secondary = Value::Bool(pending.is_some());
         return account::json_ok(&ctx, vec![("is_secondary", secondary)]).await;
     }
-    page(&ctx, &parts, pending.is_some(), Vec::new()).await
+    page(&ctx, pending.is_some(), Vec::new()).await
 }
 
 /// The user whose credentials are offered: the pending one, or the named one when user
@@ -137,7 +128,7 @@ pub(crate) async fn post(req: Request) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     let secondary = pending.is_some();
-    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, secondary, m));
+    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, secondary, m));
     if let Err(m) = account::unauth_csrf(&ctx, &f).await {
         return refuse(one("csrf_token", m)).await;
     }
@@ -183,26 +174,16 @@ pub(crate) async fn post(req: Request) -> Response {
         )
         .await;
     }
-    let (csrf, script_url, nonce) = super::wan_register::frame_parts(&ctx, &parts).await;
-    let frame = Frame {
-        title: "Sign in with a passkey",
-        csrf: &csrf,
-        errors: &[],
-        script_url: &script_url,
-        nonce: &nonce,
-    };
     let options = options.to_string();
-    let action = format!("{}/{token}", ctx.sec.config().wan.signin_url);
     let next = f.text("next").unwrap_or_default();
     let remember = if remember { "y" } else { "" };
     let hidden = [("remember", remember), ("next", next.as_str())];
     let running = Ceremony {
-        mode: "get",
         options: &options,
-        action: &action,
+        state: &token,
         hidden: &hidden,
     };
-    wan_page::signin(&frame, false, "", Some(&running))
+    wan_page::signin(&ctx, secondary, "", &[], Some(&running)).await
 }
 
 /// `POST /wan-signin/<wan_state> {credential, remember?, next?, tf_signin_state?}`: signs
@@ -227,7 +208,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Err(r) => return r,
     };
     let secondary = pending.is_some();
-    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, secondary, m));
+    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, secondary, m));
     if let Err(m) = account::unauth_csrf(&ctx, &f).await {
         return refuse(one("csrf_token", m)).await;
     }

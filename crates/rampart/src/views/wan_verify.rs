@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::account::{self, Ctx, Errors};
 use super::wan_assert::{self, Refusal};
 use super::wan_common::{self as common, one};
-use super::wan_page::{self, Ceremony, Frame};
+use super::wan_page::{self, Ceremony};
 use crate::authn::{CurrentUser, Mechanism};
 use crate::extract::{AuthRequired, SessionOrToken};
 use crate::redirect;
@@ -39,22 +39,9 @@ fn usages(ctx: &Ctx) -> Vec<&str> {
         .collect()
 }
 
-async fn page(
-    ctx: &Ctx,
-    parts: &Parts,
-    errors: Vec<String>,
-    running: Option<&Ceremony<'_>>,
-) -> Response {
-    let (csrf, script_url, nonce) = super::wan_register::frame_parts(ctx, parts).await;
-    let frame = Frame {
-        title: "Reauthenticate with a passkey",
-        csrf: &csrf,
-        errors: &errors,
-        script_url: &script_url,
-        nonce: &nonce,
-    };
+async fn page(ctx: &Ctx, errors: Vec<String>, running: Option<&Ceremony<'_>>) -> Response {
     let next = ctx.query.get("next").cloned().unwrap_or_default();
-    wan_page::signin(&frame, false, &next, running)
+    wan_page::verify(ctx, &next, &errors, running).await
 }
 
 /// `GET /wan-verify`.
@@ -68,7 +55,7 @@ pub(crate) async fn get(req: Request) -> Response {
         let payload = account::user_payload(&ctx, &user, false);
         return account::json_ok(&ctx, vec![("user", payload)]).await;
     }
-    page(&ctx, &parts, Vec::new(), None).await
+    page(&ctx, Vec::new(), None).await
 }
 
 /// `POST /wan-verify`: `credential_options` (the caller's own credentials) and `wan_state`.
@@ -94,7 +81,7 @@ pub(crate) async fn post(req: Request) -> Response {
             Err(e) => {
                 tracing::error!(error = %e, "cannot start a WebAuthn verification");
                 let e = one("", ctx.msg("API_ERROR"));
-                return common::refuse(&ctx, e, |m| page(&ctx, &parts, m, None)).await;
+                return common::refuse(&ctx, e, |m| page(&ctx, m, None)).await;
             }
         };
     let token = wan.states.issue(WanState {
@@ -116,16 +103,14 @@ pub(crate) async fn post(req: Request) -> Response {
         .await;
     }
     let options = options.to_string();
-    let action = format!("{}/{token}", ctx.sec.config().wan.verify_url);
     let next = f.text("next").unwrap_or_default();
     let hidden = [("next", next.as_str())];
     let running = Ceremony {
-        mode: "get",
         options: &options,
-        action: &action,
+        state: &token,
         hidden: &hidden,
     };
-    page(&ctx, &parts, Vec::new(), Some(&running)).await
+    page(&ctx, Vec::new(), Some(&running)).await
 }
 
 /// `POST /wan-verify/<wan_state> {credential, next?}`.
@@ -139,7 +124,7 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Ok(f) => f,
         Err(r) => return r,
     };
-    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, &parts, m, None));
+    let refuse = |e: Errors| common::refuse(&ctx, e, |m| page(&ctx, m, None));
     let next = f.text("next").or_else(|| ctx.query.get("next").cloned());
     if let Some(n) = next.as_deref()
         && !redirect::allowed(&ctx.sec, &ctx.headers, n)
