@@ -41,6 +41,7 @@ on_both_backends!(
     other_accounts_until_the_address_limit,
     right_password_works_after_the_wait,
     flood_lets_exactly_the_limit_through_and_429s_are_quick,
+    refusals_are_held_for_the_refusal_delay,
     trusted_proxy_addresses_count_separately,
     basic_auth_obeys_the_same_throttle,
     reset_requests_until_429,
@@ -236,7 +237,9 @@ async fn unreachable_redis_is_a_clear_start_up_error() {
 /// count is taken atomically before verification), the other 54 get 429; the refusals skip the
 /// hashing, so they are answered much faster than a verified failure.
 async fn flood_lets_exactly_the_limit_through_and_429s_are_quick(db: Db) {
-    let app = std::sync::Arc::new(App::start(db).await);
+    // Without the refusal delay (its own test below): this one compares the work done.
+    let env = [("SECURITY_THROTTLE_REFUSAL_DELAY_MS", "0")];
+    let app = std::sync::Arc::new(App::start_with(db, &env).await);
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let app = app.clone();
@@ -280,6 +283,49 @@ async fn flood_lets_exactly_the_limit_through_and_429s_are_quick(db: Db) {
     assert!(
         quick * 4 < slow,
         "refusals must not hash: {quick:?} vs {slow:?}"
+    );
+    match std::sync::Arc::try_unwrap(app) {
+        Ok(app) => app.server.stop().await,
+        Err(_) => panic!("tasks still hold the app"),
+    }
+}
+
+/// A refused attempt is held for `SECURITY_THROTTLE_REFUSAL_DELAY_MS` before its 429 (so a
+/// flooding connection gets few answers a second), and 24 refusals at once are held side by
+/// side, not one after another.
+async fn refusals_are_held_for_the_refusal_delay(db: Db) {
+    let env = [
+        ("SECURITY_THROTTLE_REFUSAL_DELAY_MS", "800"),
+        ("SECURITY_THROTTLE_ACCOUNT_LIMIT", "2"),
+    ];
+    let app = std::sync::Arc::new(App::start_with(db, &env).await);
+    for _ in 0..2 {
+        assert_eq!(attempt(&app, USER.0, "wrong-1", None).await.status, 400);
+    }
+    let start = std::time::Instant::now();
+    let refused = attempt(&app, USER.0, "wrong-1", None).await;
+    assert_throttled(&refused, 450);
+    assert!(
+        start.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        start.elapsed()
+    );
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            attempt(&app, USER.0, "wrong-1", None).await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 429);
+    }
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+    assert!(
+        took < Duration::from_millis(800 * 6),
+        "held one after another: {took:?}"
     );
     match std::sync::Arc::try_unwrap(app) {
         Ok(app) => app.server.stop().await,

@@ -25,6 +25,13 @@ pub(crate) fn read(s: &mut Source) -> Result<ThrottleConfig, ConfigError> {
         key_prefix: s
             .string("SECURITY_THROTTLE_KEY_PREFIX")?
             .unwrap_or(d.key_prefix),
+        refusal_delay_ms: u64::try_from(s.int(
+            "SECURITY_THROTTLE_REFUSAL_DELAY_MS",
+            i64::try_from(d.refusal_delay_ms).unwrap_or(250),
+            0,
+            10_000,
+        )?)
+        .unwrap_or(d.refusal_delay_ms),
     };
     if c.hard_limit > 0 && c.hard_limit < c.account_limit {
         return Err(invalid(
@@ -81,6 +88,7 @@ mod tests {
             ("SECURITY_THROTTLE_HARD_LIMIT", "0"),
             ("SECURITY_THROTTLE_FORGET_AFTER", "1 day"),
             ("SECURITY_THROTTLE_KEY_PREFIX", "app1:"),
+            ("SECURITY_THROTTLE_REFUSAL_DELAY_MS", "0"),
         ])
         .map(|c| c.throttle);
         let c = c.unwrap_or_default();
@@ -98,6 +106,7 @@ mod tests {
             (c.max_delay_secs, c.hard_limit, c.forget_after_secs),
             (7200, 0, 86_400)
         );
+        assert_eq!(c.refusal_delay_ms, 0);
     }
 
     #[test]
@@ -109,6 +118,7 @@ mod tests {
             ("SECURITY_THROTTLE_MAX_DELAY", "0"),
             ("SECURITY_THROTTLE_HARD_LIMIT", "3"),
             ("SECURITY_THROTTLE_ENABLED", "perhaps"),
+            ("SECURITY_THROTTLE_REFUSAL_DELAY_MS", "20000"),
         ] {
             match load(&[(key, value)]) {
                 Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),

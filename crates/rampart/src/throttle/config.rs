@@ -29,6 +29,10 @@ pub struct ThrottleConfig {
     /// `SECURITY_THROTTLE_KEY_PREFIX` (default empty): put before every counter key, to keep
     /// several applications apart on one Redis or database.
     pub key_prefix: String,
+    /// `SECURITY_THROTTLE_REFUSAL_DELAY_MS` (default 250, 0 turns it off): a refused attempt
+    /// is held this long before its 429, so a flooding connection gets at most a few answers
+    /// a second and the flood cannot take the server's time from everyone else.
+    pub refusal_delay_ms: u64,
 }
 
 impl Default for ThrottleConfig {
@@ -43,6 +47,7 @@ impl Default for ThrottleConfig {
             hard_limit: 100,
             forget_after_secs: 86_400,
             key_prefix: String::new(),
+            refusal_delay_ms: 250,
         }
     }
 }

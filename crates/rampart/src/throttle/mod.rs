@@ -56,6 +56,7 @@ mod clock;
 mod config;
 pub(crate) mod policy;
 mod redis;
+mod refusals;
 mod response;
 
 use std::net::IpAddr;
@@ -127,6 +128,7 @@ struct Inner {
     config: ThrottleConfig,
     store: Arc<dyn ThrottleStore>,
     clock: Arc<dyn Clock>,
+    refused: refusals::Refusals,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -188,6 +190,7 @@ impl Throttle {
                 config,
                 store,
                 clock,
+                refused: refusals::Refusals::default(),
             }),
         }
     }
@@ -237,12 +240,13 @@ impl Throttle {
                         tracing::warn!(error = %release, "could not give back a throttle count");
                     }
                     if let ThrottleError::Throttled { retry_after } = &e {
-                        tracing::info!(
+                        tracing::debug!(
                             action = action.name(),
                             scope = if is_account { "account" } else { "address" },
                             retry_after = retry_after.as_secs(),
                             "attempt throttled"
                         );
+                        self.tarpit().await;
                     }
                     return Err(e);
                 }
@@ -265,6 +269,7 @@ impl Throttle {
                 account_key(action, account)
             );
             self.inner.store.delete(&key).await?;
+            self.inner.refused.forget(&key);
         }
         Ok(())
     }
@@ -353,8 +358,20 @@ impl Throttle {
         }
     }
 
+    /// Holds a refused attempt for `SECURITY_THROTTLE_REFUSAL_DELAY_MS` before it is
+    /// answered, so each flooding connection gets only a few answers a second.
+    async fn tarpit(&self) {
+        let ms = self.inner.config.refusal_delay_ms;
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+
     async fn acquire(&self, key: &str, policy: &Policy) -> Result<(), ThrottleError> {
         let now = self.inner.clock.now_ms();
+        if let Some(wait) = self.inner.refused.wait(key, now) {
+            return Err(throttled(wait));
+        }
         let outcome = Mutex::new(Ok(()));
         let update = |old: Option<ThrottleRecord>| {
             let result = policy.acquire(old, now);
@@ -371,8 +388,13 @@ impl Throttle {
         let decision = outcome
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        decision.map_err(|wait| ThrottleError::Throttled {
-            retry_after: Duration::from_secs(policy::retry_after_secs(wait)),
+        decision.map_err(|wait| {
+            tracing::info!(
+                key_scope = scope_of(key),
+                "attempt refused by the throttle store"
+            );
+            self.inner.refused.remember(key, now, wait);
+            throttled(wait)
         })
     }
 
@@ -388,6 +410,22 @@ impl Throttle {
             self.inner.store.update(key, now, &update).await?;
         }
         Ok(())
+    }
+}
+
+fn throttled(wait_ms: i64) -> ThrottleError {
+    ThrottleError::Throttled {
+        retry_after: Duration::from_secs(policy::retry_after_secs(wait_ms)),
+    }
+}
+
+/// `account` or `address`, from a counter key (never the key itself: it names the account's
+/// digest).
+fn scope_of(key: &str) -> &'static str {
+    if key.contains(":acct:") {
+        "account"
+    } else {
+        "address"
     }
 }
 

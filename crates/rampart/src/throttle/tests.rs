@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::*;
 
-fn throttle(config: ThrottleConfig) -> (Throttle, ManualClock) {
+fn throttle(mut config: ThrottleConfig) -> (Throttle, ManualClock) {
+    // The refusal delay has its own test; the rules' tests need no real waiting.
+    config.refusal_delay_ms = 0;
     let clock = ManualClock::new(1_700_000_000_000);
     let t = Throttle::with_clock(
         config,
@@ -284,5 +286,117 @@ async fn claim_once_is_single_use_under_concurrency_and_expires() {
     assert!(
         matches!(t.claim_once("wan:n1", ttl).await, Ok(true)),
         "forgotten after its lifetime (the state itself has expired by then)"
+    );
+}
+
+/// The memory store, counting the updates it is asked for.
+#[derive(Default)]
+struct Counting {
+    inner: MemoryThrottleStore,
+    updates: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ThrottleStore for Counting {
+    async fn update(
+        &self,
+        key: &str,
+        now_ms: i64,
+        f: rampart_core::throttle::ThrottleUpdate<'_>,
+    ) -> Result<Option<ThrottleRecord>, DatastoreError> {
+        self.updates
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.update(key, now_ms, f).await
+    }
+    async fn get(&self, key: &str, now_ms: i64) -> Result<Option<ThrottleRecord>, DatastoreError> {
+        self.inner.get(key, now_ms).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), DatastoreError> {
+        self.inner.delete(key).await
+    }
+    async fn delete_expired(&self, now_ms: i64) -> Result<u64, DatastoreError> {
+        self.inner.delete_expired(now_ms).await
+    }
+}
+
+#[tokio::test]
+async fn refusals_are_answered_from_memory_for_a_short_time() {
+    let store = Arc::new(Counting::default());
+    let clock = ManualClock::new(1_700_000_000_000);
+    let config = ThrottleConfig {
+        refusal_delay_ms: 0,
+        ..ThrottleConfig::default()
+    };
+    let t = Throttle::with_clock(config, store.clone(), Arc::new(clock.clone()));
+    for _ in 0..10 {
+        assert!(
+            fail(&t, Action::Login, "ann@example.com", "192.0.2.1")
+                .await
+                .is_ok()
+        );
+    }
+    let refused = || fail(&t, Action::Login, "ann@example.com", "192.0.2.1");
+    assert_eq!(refused().await, Err(Duration::from_secs(90)));
+    let count = || store.updates.load(std::sync::atomic::Ordering::SeqCst);
+    let after_first = count();
+    clock.advance(Duration::from_millis(500));
+    for _ in 0..50 {
+        // The store's wait, counting down, without asking the store for the account key.
+        assert_eq!(refused().await, Err(Duration::from_secs(90)));
+    }
+    // Each of these still counts and gives back the address key (two updates), never the
+    // account key.
+    assert_eq!(
+        count() - after_first,
+        50 * 2,
+        "the account key was not asked again"
+    );
+    clock.advance(Duration::from_millis(refusals::MEMO_MS as u64));
+    let before = count();
+    assert!(refused().await.is_err());
+    assert_eq!(
+        count() - before,
+        3,
+        "past the memo time the store decides again"
+    );
+    // A cleared account is let through at once on this instance.
+    assert!(t.clear_account("ann@example.com").await.is_ok());
+    assert!(refused().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_refused_attempt_is_held_for_the_refusal_delay() {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let config = ThrottleConfig {
+        account_limit: 1,
+        hard_limit: 0,
+        refusal_delay_ms: 150,
+        ..ThrottleConfig::default()
+    };
+    let t = Throttle::with_clock(
+        config,
+        Arc::new(MemoryThrottleStore::default()),
+        Arc::new(clock),
+    );
+    let started = std::time::Instant::now();
+    assert!(
+        fail(&t, Action::Login, "ann@example.com", "192.0.2.1")
+            .await
+            .is_ok()
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(150),
+        "a permitted attempt is not held"
+    );
+    let started = std::time::Instant::now();
+    assert!(
+        fail(&t, Action::Login, "ann@example.com", "192.0.2.1")
+            .await
+            .is_err()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
     );
 }
