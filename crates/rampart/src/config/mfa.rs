@@ -75,6 +75,10 @@ pub struct MfaConfig {
     pub us_setup_within_secs: i64,
     /// `SECURITY_US_SIGNIN_URL` (default `/us-signin`).
     pub us_signin_url: String,
+    /// `SECURITY_US_SIGNIN_REPLACES_LOGIN` (default false): with unified sign-in on,
+    /// browsers that must sign in are sent to `SECURITY_US_SIGNIN_URL` instead of the login
+    /// page.
+    pub us_signin_replaces_login: bool,
     /// `SECURITY_US_SIGNIN_SEND_CODE_URL` (default `/us-signin/send-code`).
     pub us_signin_send_code_url: String,
     /// `SECURITY_US_SETUP_URL` (default `/us-setup`).
@@ -127,6 +131,7 @@ impl Default for MfaConfig {
             us_token_validity_secs: 120,
             us_setup_within_secs: 1800,
             us_signin_url: "/us-signin".to_owned(),
+            us_signin_replaces_login: false,
             us_signin_send_code_url: "/us-signin/send-code".to_owned(),
             us_setup_url: "/us-setup".to_owned(),
             us_verify_url: "/us-verify".to_owned(),
@@ -291,6 +296,10 @@ pub(crate) fn read(s: &mut Source) -> Result<MfaConfig, ConfigError> {
         us_setup_within_secs: s
             .duration_secs("SECURITY_US_SETUP_WITHIN", d.us_setup_within_secs)?,
         us_signin_url: path(s, "SECURITY_US_SIGNIN_URL", d.us_signin_url)?,
+        us_signin_replaces_login: s.bool(
+            "SECURITY_US_SIGNIN_REPLACES_LOGIN",
+            d.us_signin_replaces_login,
+        )?,
         us_signin_send_code_url: path(
             s,
             "SECURITY_US_SIGNIN_SEND_CODE_URL",

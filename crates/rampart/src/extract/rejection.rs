@@ -71,6 +71,16 @@ pub enum RejectionReason {
     NotInstalled,
 }
 
+/// Where a browser that must sign in is sent: the login page, or the unified sign-in page
+/// under `SECURITY_US_SIGNIN_REPLACES_LOGIN`.
+fn sign_in_url(sec: &Security) -> String {
+    let c = sec.config();
+    if c.unified_signin && c.mfa.us_signin_replaces_login {
+        return c.mfa.us_signin_url.clone();
+    }
+    c.login_url.clone()
+}
+
 impl Rejection {
     pub(crate) fn unauthenticated(parts: &Parts, sec: &Security, mechanisms: &[Mechanism]) -> Self {
         let ctx = UnauthnContext {
@@ -80,7 +90,7 @@ impl Rejection {
                 .uri
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
-            login_url: sec.config().login_url.clone(),
+            login_url: sign_in_url(sec),
             message: sec.messages().text("UNAUTHENTICATED"),
         };
         Self::Unauthenticated(Some(sec.clone()), ctx)
