@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target in fuzz/ for SECONDS each (default 25) on the stable toolchain
 # (RUSTC_BOOTSTRAP=1: libFuzzer and AddressSanitizer need unstable flags), installing
-# cargo-fuzz when missing. Prints executions and crashes per target, exits 1 on any crash.
+# cargo-fuzz when missing. Prints runs executed, executions per second and crashes found per
+# target, exits 1 on any crash.
 #   scripts/fuzz.sh            # CI smoke run, 25 s per target
 #   scripts/fuzz.sh 3600       # an hour per target
 #   FUZZ_TARGETS="redirect tokens" scripts/fuzz.sh 600
-# Crashing inputs land in fuzz/artifacts/TARGET/; replay one with
-#   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/artifacts/TARGET/crash-…
+# Every run also replays fuzz/regressions/TARGET/ (inputs that once crashed, committed) and
+# the committed seeds in fuzz/corpus/TARGET/. Crashing inputs land in fuzz/artifacts/TARGET/;
+# replay one with
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz TARGET fuzz/artifacts/TARGET/crash-…
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-25}
@@ -23,7 +26,10 @@ fi
 targets=${FUZZ_TARGETS:-$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^rampart-fuzz$')}
 start=$(date +%s)
 # The fuzz crate's own Cargo.lock (same versions as the workspace's) must be up to date.
-cargo fetch --locked --manifest-path fuzz/Cargo.toml
+if ! cargo fetch --locked --manifest-path fuzz/Cargo.toml; then
+  echo "fuzz/Cargo.lock is stale: cp Cargo.lock fuzz/Cargo.lock && cargo metadata --manifest-path fuzz/Cargo.toml >/dev/null" >&2
+  exit 1
+fi
 build_log=$(mktemp)
 if ! cargo fuzz build "${build_flags[@]}" --fuzz-dir fuzz >"$build_log" 2>&1; then
   grep -vE '^\s+(Compiling|Checking)' "$build_log" | tail -40 >&2
@@ -35,25 +41,33 @@ echo "== fuzz crate built in $(( $(date +%s) - start )) s"
 
 failed=0
 total_execs=0
+total_crashes=0
 for t in $targets; do
-  mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
+  mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/regressions/$t"
   log=$(mktemp)
+  stamp=$(mktemp)
   set +e
-  cargo fuzz run "${build_flags[@]}" --fuzz-dir fuzz "$t" -- \
+  # The first directory collects what the run finds; the regressions are only read.
+  cargo fuzz run "${build_flags[@]}" --fuzz-dir fuzz "$t" "fuzz/corpus/$t" "fuzz/regressions/$t" -- \
     -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   execs=${execs:-0}
   total_execs=$(( total_execs + execs ))
-  crashes=$(find "fuzz/artifacts/$t" -type f | wc -l)
-  printf '%-16s %12s executions in %ss, %s crash files, exit %s\n' "$t" "$execs" "$secs" "$crashes" "$rc"
+  # Crashes of this run only (older artifacts stay until someone turns them into regressions).
+  crashes=$(find "fuzz/artifacts/$t" -type f -newer "$stamp" | wc -l)
+  total_crashes=$(( total_crashes + crashes ))
+  rm -f "$stamp"
+  printf '%-16s %12s runs executed in %ss (%s/s), %s crashes found, %s regression inputs replayed, exit %s\n' \
+    "$t" "$execs" "$secs" "${speed:-0}" "$crashes" "$(find "fuzz/regressions/$t" -type f | wc -l)" "$rc"
   if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
     failed=1
     grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2
   fi
   rm -f "$log"
 done
-echo "== fuzzing: $(echo "$targets" | wc -w) targets, $total_execs executions, $(( $(date +%s) - start )) s in all, failures: $failed"
+echo "== fuzzing: $(echo "$targets" | wc -w) targets, $total_execs runs executed, $total_crashes crashes found, $(( $(date +%s) - start )) s in all (build included), failed: $failed"
 exit "$failed"

@@ -6,17 +6,23 @@
 #   scripts/sqlmap-scan.sh                 # level 3, risk 2, boolean-blind + time-based, 2 at once
 #   scripts/sqlmap-scan.sh --full          # release sweep: level 5, risk 3, every technique
 #   scripts/sqlmap-scan.sh --backend sqlite --level 3 --risk 2
+#   scripts/sqlmap-scan.sh --full --points "login reset-token"   # only these scans (+ control)
+#   scripts/sqlmap-scan.sh --self-test     # the verdicts themselves, on SQLite (about a minute)
 #
 # It builds `rampart` with the `scan-control` feature, whose GET /api/scan-control pastes its
 # `title` parameter into SQL. Exit 0 only when sqlmap finds that control injectable and no real
 # injection point; 1 when a real point is injectable, 2 when the control is NOT found (the scan
 # proved nothing), 3 on a set-up failure. Prints points scanned, requests sent and findings.
+# --self-test proves the first two verdicts with real sqlmap runs: the control scanned under
+# a real point's name must give 1, and a scan whose control is aimed at an ignored parameter
+# (so nothing is found) must give 2; it exits 0 only when both do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LEVEL=3 RISK=2 TECH=BT BACKENDS="sqlite postgres" TIME_SEC=2 THREADS=1 JOBS=2
+LEVEL=3 RISK=2 TECH=BT BACKENDS="sqlite postgres" TIME_SEC=2 THREADS=1 JOBS=2 SELF_TEST= POINTS=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --self-test) SELF_TEST=1 LEVEL=3 RISK=1 TECH=B THREADS=2 BACKENDS=sqlite ;;
     --ci) LEVEL=3 RISK=1 TECH=B THREADS=2 JOBS=3 ;;
     --full) LEVEL=5 RISK=3 TECH=BEUSTQ ;;
     --level) LEVEL=$2; shift ;;
@@ -24,6 +30,7 @@ while [ $# -gt 0 ]; do
     --technique) TECH=$2; shift ;;
     --backend) BACKENDS=$2; shift ;;
     --jobs) JOBS=$2; shift ;;
+    --points) POINTS=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 3 ;;
   esac
   shift
@@ -43,7 +50,8 @@ cargo build -q -p rampart-cli --features scan-control
 SCAN_BIN=$(mktemp -d)/rampart-scan
 cp "$CARGO_TARGET_DIR/debug/rampart" "$SCAN_BIN"
 
-WORK=$(mktemp -d /tmp/rampart-sqlmap.XXXXXX)
+WORK_ROOT=$(mktemp -d /tmp/rampart-sqlmap.XXXXXX)
+WORK=$WORK_ROOT
 SERVER_PID= PG_ADMIN_URL= PG_DB=
 export PGOPTIONS=--client-min-messages=warning
 cleanup() {
@@ -78,6 +86,7 @@ token() { # an auth token of user@example.com
 # "<requests> <injectable|clean>" to its directory's `result` file.
 scan() {
   local name=$1 dbms=$2; shift 2
+  if [ -n "$POINTS" ] && [ "$name" != control ] && [[ " $POINTS " != *" $name "* ]]; then return 0; fi
   local dir=$WORK/$dbms-$name
   mkdir -p "$dir"
   while [ "$(jobs -rp | grep -vc "^$SERVER_PID\$")" -ge "$JOBS" ]; do wait -n || true; done
@@ -103,13 +112,33 @@ scan_backend() { # $1 = sqlite | postgres
     url="${PG_ADMIN_URL%/*}/$PG_DB" dbms=PostgreSQL
   fi
   start_server "$url" "$backend"
-  local base="http://127.0.0.1:$PORT" tok
+  local base="http://127.0.0.1:$PORT"
+  echo "== $dbms: level $LEVEL, risk $RISK, techniques $TECH, $THREADS thread(s) (server on port $PORT)"
+  case "$SELF_TEST" in
+    planted) # the control under a real point's name: must be reported as a real injection
+      scan control "$dbms" -u "$base/api/scan-control?title=Welcome" -p title
+      scan planted "$dbms" -u "$base/api/scan-control?title=Welcome" -p title ;;
+    blind) # the control aimed at a parameter the endpoint ignores: nothing to find
+      scan control "$dbms" -u "$base/api/scan-control?title=Welcome&page=1" -p page ;;
+    *) scan_points "$dbms" "$base" ;;
+  esac
+  while [ "$(jobs -rp | grep -vc "^$SERVER_PID$")" -gt 0 ]; do wait -n || true; done
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+  if grep -q panicked "$WORK/server-$backend.log"; then
+    echo "the server panicked during the scan ($WORK/server-$backend.log)" >&2
+    echo "0 injectable" >"$WORK/$dbms-server-panic.result"
+  fi
+}
+
+scan_points() { # $1 = dbms, $2 = base URL: the control and every real injection point
+  local dbms=$1 base=$2 tok auth
   local json='Content-Type: application/json'
   # A new token before each signed-in scan: tokens carry their login time, and change-email
   # needs one fresher than 5 minutes (an old one would only ever get the 401).
   fresh() { tok=$(token); auth="Authentication-Token: $tok"; }
-  local auth; fresh
-  echo "== $dbms: level $LEVEL, risk $RISK, techniques $TECH, $THREADS thread(s) (server on port $PORT)"
+  fresh
   scan control "$dbms" -u "$base/api/scan-control?title=Welcome" -p title
   scan login "$dbms" -u "$base/login" -H "$json" -p email,password,next \
     --data '{"email":"user@example.com","password":"wrong-password","next":"/"}'
@@ -146,16 +175,10 @@ scan_backend() { # $1 = sqlite | postgres
   scan docs-id "$dbms" -u "$base/api/docs/1*" --method PATCH -H "$json" -H "$auth" --data '{"title":"t"}'
   fresh
   scan docs-title "$dbms" -u "$base/api/docs/1" --method PATCH -H "$json" -H "$auth" -p title --data '{"title":"t"}'
-  while [ "$(jobs -rp | grep -vc "^$SERVER_PID$")" -gt 0 ]; do wait -n || true; done
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=
-  if grep -q panicked "$WORK/server-$backend.log"; then
-    echo "the server panicked during the scan ($WORK/server-$backend.log)" >&2
-    echo "0 injectable" >"$WORK/$dbms-server-panic.result"
-  fi
 }
 
+# Scans every backend into $WORK, prints the figures and returns the verdict (0, 1 or 2).
+sweep() {
 started=$(date +%s)
 for b in $BACKENDS; do scan_backend "$b"; done
 backends=$(echo "$BACKENDS" | wc -w)
@@ -173,12 +196,38 @@ for result in "$WORK"/*/result "$WORK"/*.result; do
     esac
   fi
 done
-echo "sqlmap: $TOTAL_POINTS scans ($((TOTAL_POINTS / backends - 1)) real injection points + the control, per backend) on $backends backend(s), $TOTAL_REQUESTS requests, level $LEVEL risk $RISK techniques $TECH, $(( $(date +%s) - started )) s; injectable real points: ${#INJECTABLE[@]}; control found on $CONTROL_FOUND of $backends backend(s); logs in $WORK"
+echo "sqlmap: $TOTAL_POINTS scans ($((TOTAL_POINTS / backends - 1)) real injection points${POINTS:+ (subset: $POINTS)} + the control, per backend) on $backends backend(s), $TOTAL_REQUESTS requests, level $LEVEL risk $RISK techniques $TECH, $(( $(date +%s) - started )) s; injectable real points: ${#INJECTABLE[@]}; control found on $CONTROL_FOUND of $backends backend(s); logs in $WORK"
 if [ ${#INJECTABLE[@]} -gt 0 ]; then
   echo "INJECTABLE: ${INJECTABLE[*]}" >&2
-  exit 1
+  return 1
 fi
 if [ "$CONTROL_FOUND" -ne "$backends" ]; then
   echo "the deliberately injectable control was not found on every backend: the scan proves nothing" >&2
-  exit 2
+  return 2
 fi
+return 0
+}
+
+if [ -z "$SELF_TEST" ]; then
+  sweep # its verdict is the exit code (set -e)
+  exit 0
+fi
+# --self-test: each case in its own work directory and database.
+failed=0
+for case_want in planted:1 blind:2; do
+  SELF_TEST=${case_want%:*} want=${case_want#*:}
+  WORK=$WORK_ROOT/$SELF_TEST; mkdir -p "$WORK"
+  echo "== self-test $SELF_TEST: expecting exit $want"
+  set +e
+  (set -e; trap cleanup EXIT; sweep)
+  rc=$?
+  set -e
+  if [ "$rc" = "$want" ]; then
+    echo "self-test $SELF_TEST: exit $rc as expected"
+  else
+    echo "self-test $SELF_TEST: exit $rc, expected $want" >&2
+    failed=1
+  fi
+done
+echo "sqlmap self-test: $([ "$failed" = 0 ] && echo passed || echo FAILED)"
+exit "$failed"

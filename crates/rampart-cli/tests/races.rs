@@ -1,14 +1,14 @@
 //! Races (security-testing.md C12, ASVS 15.4.2), black-box against the demo server on SQLite
 //! and PostgreSQL: 64 parallel registrations of one address (in different letter cases) make
-//! exactly one user, and 32 parallel redemptions of one reset link or one confirmation link
-//! succeed exactly once; never a 5xx.
+//! exactly one user, and 32 parallel redemptions of one reset link, confirmation link, TOTP
+//! code (one step), recovery code or change-email link succeed exactly once; never a 5xx.
 //!
 //! Rounds per race: `RAMPART_RACE_ROUNDS` (default 10, the CI run; the release figure is 100):
 //! `RAMPART_RACE_ROUNDS=100 cargo test -p rampart-cli --test races -- --nocapture`.
 //!
 //! Each single-use secret is a [`SingleUse`] implementation: how to get one for a round, how
-//! to redeem it once, and what a success looks like. A new kind (recovery code, TOTP code,
-//! WebAuthn challenge) is one more implementation and one line in [`single_use_races`].
+//! to redeem it once, and what a success looks like. A new kind (the WebAuthn challenge) is
+//! one more implementation and one line in [`single_use_races`].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -217,8 +217,13 @@ async fn single_use_races(db: Db) {
     let app = start(db, &sink).await;
     race(&ResetLink, &app, &sink).await;
     race(&ConfirmLink, &app, &sink).await;
-    // Two-factor and WebAuthn add theirs here: race(&RecoveryCode, …), race(&TotpCode, …),
-    // race(&WebAuthnChallenge, …).
+    // The second factor of the seeded admin, who stays signed in for the races below.
+    let admin = app.login(ADMIN).await;
+    setup_authenticator(&app, &admin).await;
+    race(&TotpCode(admin.clone()), &app, &sink).await;
+    race(&RecoveryCode(admin.clone()), &app, &sink).await;
+    race(&ChangeEmailLink(admin), &app, &sink).await;
+    // WebAuthn adds its own here: race(&WebAuthnChallenge, …).
 }
 
 /// The path of the link starting with `prefix` in the `n`-th mail to `to` with `subject`,
@@ -318,5 +323,153 @@ impl SingleUse for ConfirmLink {
                 .header("location")
                 .unwrap_or("/confirm")
                 .starts_with("/confirm")
+    }
+}
+
+/// `POST path` as a JSON client of session `s`.
+async fn post_as(app: &App, s: &Session, path: &str, body: serde_json::Value) -> Resp {
+    app.post(path)
+        .accept_json()
+        .cred(&Cred::Session(s.clone()))
+        .json(body)
+        .send()
+        .await
+}
+
+/// The TOTP code of base32 `key` at step `counter`.
+fn totp_code(key: &str, counter: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(key).expect("base32 key");
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .build_noncompliant()
+        .generate(counter * 30)
+        .to_string()
+}
+
+fn now_counter() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    now / 30
+}
+
+/// A new authenticator secret for signed-in `s` (`/tf-setup`, then `/tf-setup/<token>` with
+/// the current step's code, which spends that step); returns the base32 key and that step.
+async fn setup_authenticator(app: &App, s: &Session) -> (String, u64) {
+    let r = post_as(app, s, "/tf-setup", json!({"setup": "authenticator"})).await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let resp = &r.json["response"];
+    let key = resp["tf_authr_b32key"].as_str().unwrap().to_owned();
+    let token = resp["tf_state_token"].as_str().unwrap().to_owned();
+    let counter = now_counter();
+    let path = format!("/tf-setup/{token}");
+    let r = post_as(app, s, &path, json!({"code": totp_code(&key, counter)})).await;
+    assert!(is_envelope(&r, 200), "{r}");
+    (key, counter)
+}
+
+/// [`REDEMPTIONS`] sessions of the admin, each signed in with the password and waiting for
+/// the second factor.
+async fn half_signed_in(app: &App) -> Vec<Session> {
+    let body = json!({"email": ADMIN.0, "password": ADMIN.1});
+    let jar = Jar::default();
+    let answers = at_once(REDEMPTIONS, |_| app.login_resp("", body.clone(), &jar)).await;
+    answers
+        .iter()
+        .map(|r| {
+            assert!(
+                is_envelope(r, 200) && r.json["response"]["tf_required"] == json!(true),
+                "{r}"
+            );
+            session_of(r, Jar::default())
+        })
+        .collect()
+}
+
+/// One TOTP code (one step of a new authenticator secret each round), sent by
+/// [`REDEMPTIONS`] half-signed-in sessions of the signed-in admin's account.
+struct TotpCode(Session);
+
+impl SingleUse for TotpCode {
+    const NAME: &'static str = "TOTP code (one step)";
+    type Secret = (Vec<Session>, String);
+
+    async fn issue(&self, app: &App, _: &SmtpSink, _: usize) -> Self::Secret {
+        let (key, spent) = setup_authenticator(app, &self.0).await;
+        // The step after the one the set-up spent: within the window, never used before.
+        (half_signed_in(app).await, totp_code(&key, spent + 1))
+    }
+
+    async fn redeem(&self, app: &App, secret: &Self::Secret, _: usize, i: usize) -> Resp {
+        let (sessions, code) = secret;
+        post_as(app, &sessions[i], "/tf-validate", json!({"code": code})).await
+    }
+
+    fn succeeded(&self, resp: &Resp) -> bool {
+        is_envelope(resp, 200)
+    }
+}
+
+/// One recovery code of a new set each round, sent by [`REDEMPTIONS`] half-signed-in
+/// sessions of the signed-in admin's account.
+struct RecoveryCode(Session);
+
+impl SingleUse for RecoveryCode {
+    const NAME: &'static str = "recovery code";
+    type Secret = (Vec<Session>, String);
+
+    async fn issue(&self, app: &App, _: &SmtpSink, _: usize) -> Self::Secret {
+        let r = post_as(app, &self.0, "/mf-recovery-codes", json!({})).await;
+        assert!(is_envelope(&r, 200), "{r}");
+        let code = r.json["response"]["recovery_codes"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("no recovery code: {r}"))
+            .to_owned();
+        (half_signed_in(app).await, code)
+    }
+
+    async fn redeem(&self, app: &App, secret: &Self::Secret, _: usize, i: usize) -> Resp {
+        let (sessions, code) = secret;
+        post_as(app, &sessions[i], "/mf-recovery", json!({"code": code})).await
+    }
+
+    fn succeeded(&self, resp: &Resp) -> bool {
+        is_envelope(resp, 200)
+    }
+}
+
+/// The link that moves the signed-in admin to a new address each round.
+struct ChangeEmailLink(Session);
+
+impl SingleUse for ChangeEmailLink {
+    const NAME: &'static str = "change-email link";
+    type Secret = String;
+
+    async fn issue(&self, app: &App, sink: &SmtpSink, round: usize) -> String {
+        let email = format!("moved{round}@races.example.com");
+        let r = post_as(app, &self.0, "/change-email", json!({"email": email})).await;
+        assert!(is_envelope(&r, 200), "{r}");
+        mailed_link(
+            sink,
+            &email,
+            "Confirm your new email address",
+            1,
+            "/change-email/",
+        )
+        .await
+    }
+
+    async fn redeem(&self, app: &App, link: &String, _: usize, _: usize) -> Resp {
+        app.get(link).browser().send().await
+    }
+
+    fn succeeded(&self, resp: &Resp) -> bool {
+        // A success goes to the post-change view, a refused link back to /change-email.
+        resp.status == 302
+            && !resp
+                .header("location")
+                .unwrap_or("/change-email")
+                .starts_with("/change-email")
     }
 }

@@ -60,9 +60,10 @@ pub trait UserDatastore: Send + Sync + 'static {
     async fn update_user(&self, user: &User) -> DatastoreResult<User>;
 
     /// [`update_user`](Self::update_user) as a compare-and-set: writes only while the stored
-    /// row still has the `fs_uniquifier`, `password` and confirmation state of `seen` (the row
-    /// as read before deciding to write), in one atomic statement. Single-use links (reset,
-    /// confirmation) consume themselves with it, so of concurrent uses exactly one wins.
+    /// row still has the `fs_uniquifier`, `password`, confirmation state and `email` of `seen`
+    /// (the row as read before deciding to write), in one atomic statement. Single-use links
+    /// (reset, confirmation, change of email) consume themselves with it, so of concurrent
+    /// uses exactly one wins.
     ///
     /// Returns `None`, writing nothing, when the row changed in between.
     ///

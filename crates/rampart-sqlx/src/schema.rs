@@ -230,9 +230,10 @@ impl Queries {
         let g = if token { 22 } else { 21 };
         let user_update_guarded = format!(
             "{user_update} AND fs_uniquifier = ${g} AND password IS NOT DISTINCT FROM ${} \
-             AND (confirmed_at IS NULL) = ${}",
+             AND (confirmed_at IS NULL) = ${} AND email = ${}",
             g + 1,
-            g + 2
+            g + 2,
+            g + 3
         );
         let wa_cols = WEBAUTHN_COLUMNS.join(", ");
         Self {

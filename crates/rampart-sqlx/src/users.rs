@@ -142,7 +142,7 @@ impl SqlDatastore {
     }
 
     /// [`write_user`](Self::write_user), guarded by the row `seen` when given: `None` when
-    /// the stored row no longer has its uniquifier, password or confirmation state.
+    /// the stored row no longer has its uniquifier, password, confirmation state or email.
     pub(crate) async fn write_user_if(
         &self,
         user: &User,
@@ -218,7 +218,8 @@ impl SqlDatastore {
                 update = update
                     .bind(&seen.fs_uniquifier)
                     .bind(&seen.password)
-                    .bind(seen.confirmed_at.is_none());
+                    .bind(seen.confirmed_at.is_none())
+                    .bind(&seen.email);
             }
             let written = update.execute(&mut *tx).await.map_err(map_err)?;
             if written.rows_affected() == 0 {

@@ -187,6 +187,27 @@ mod tests {
         }
     }
 
+    /// Found by the `tokens` fuzz target (fuzz/regressions/tokens/empty-uniquifier): a link
+    /// issued for a user without `fs_uniquifier` names nobody, so it is never accepted.
+    #[test]
+    fn a_link_naming_no_user_is_refused() {
+        let Ok(keys) = SecretKeys::new("k") else {
+            panic!("key")
+        };
+        let links = LinkTokens::new(keys, "k");
+        let nobody = User {
+            fs_uniquifier: String::new(),
+            ..user()
+        };
+        let day = Duration::from_secs(86_400);
+        for salt in ["reset-salt", "confirm-salt"] {
+            let t = links.reset(&nobody, salt).unwrap_or_default();
+            assert_eq!(links.check(&t, salt, day), LinkStatus::Invalid);
+        }
+        let t = links.confirm(&nobody, "confirm-salt").unwrap_or_default();
+        assert_eq!(links.check(&t, "confirm-salt", day), LinkStatus::Invalid);
+    }
+
     #[test]
     fn links_issued_before_a_rotation_still_work() {
         let day = Duration::from_secs(86_400);

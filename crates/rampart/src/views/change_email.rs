@@ -212,9 +212,13 @@ pub(crate) async fn confirm(Path(token): Path<String>, req: Request) -> Response
     let mut updated = user.clone();
     updated.email = new_email;
     updated.confirmed_at = Some(naive_utcnow());
-    let user = match sec.store().update_user(&updated).await {
-        Ok(u) => u,
-        Err(rampart_core::DatastoreError::AlreadyExists { .. }) => return invalid(&ctx).await,
+    // Compare-and-set on the address the link is bound to: of concurrent uses of one link,
+    // one changes the address and the others find it changed (the link's replay answer).
+    let user = match sec.store().update_user_if_unchanged(&updated, &user).await {
+        Ok(Some(u)) => u,
+        Ok(None) | Err(rampart_core::DatastoreError::AlreadyExists { .. }) => {
+            return invalid(&ctx).await;
+        }
         Err(e) => return account::backend(e),
     };
     tracing::info!(user_id = user.id, "email changed");
