@@ -417,16 +417,23 @@ async fn two_factor_by_sms() {
 #[tokio::test(flavor = "multi_thread")]
 async fn us_signin_can_replace_login_for_browsers() {
     for (replaces, page) in [("true", "/us-signin"), ("false", "/login")] {
-        let app =
-            App::start_with(Db::sqlite(), &[("SECURITY_US_SIGNIN_REPLACES_LOGIN", replaces)])
-                .await;
+        let app = App::start_with(
+            Db::sqlite(),
+            &[("SECURITY_US_SIGNIN_REPLACES_LOGIN", replaces)],
+        )
+        .await;
         let r = app.get("/api/me").browser().send().await;
         assert_eq!(r.status, 302, "{r}");
         let origin = format!("http://127.0.0.1:{}", app.server.port);
         let location = r.header("location").unwrap_or_default();
         let location = location.strip_prefix(&origin).unwrap_or(location);
-        let next = location.strip_prefix(&format!("{page}?next=")).unwrap_or_default();
-        assert!(next == "/api/me" || next == "%2Fapi%2Fme", "{replaces}: {r}");
+        let next = location
+            .strip_prefix(&format!("{page}?next="))
+            .unwrap_or_default();
+        assert!(
+            next == "/api/me" || next == "%2Fapi%2Fme",
+            "{replaces}: {r}"
+        );
         app.server.stop().await;
     }
 }

@@ -231,6 +231,18 @@ impl Throttle {
                 true,
             ));
         }
+        // A key refused moments ago refuses the attempt before anything is counted: a flood
+        // on one account then costs the store nothing, not even the address key's count and
+        // give-back.
+        let now = self.inner.clock.now_ms();
+        if let Some(wait) = keys
+            .iter()
+            .filter_map(|(key, _, _)| self.inner.refused.wait(key, now))
+            .max()
+        {
+            self.tarpit().await;
+            return Err(throttled(wait));
+        }
         for (key, policy, is_account) in keys {
             match self.acquire(&key, &policy).await {
                 Ok(()) => permit.taken.push((key, policy, is_account)),

@@ -151,6 +151,22 @@ mod tests {
         assert_eq!(c.fs_paa, None);
     }
 
+    /// Fuzz regression (`fuzz/regressions/tokens/fs-paa-float-roundtrip`): an `fs_paa` read
+    /// back from the token's JSON text is the f64 that was written, to the last bit (serde_json
+    /// parses floats exactly only with its `float_roundtrip` feature).
+    #[test]
+    fn fs_paa_survives_the_json_text_exactly() {
+        for bits in [
+            0x1414_1414_2e2e_1500_u64,
+            1_732_340_878.123_456_f64.to_bits(),
+        ] {
+            let paa = f64::from_bits(bits);
+            let text = json!({"ver": "5", "uid": "u", "fs_paa": paa, "exp": 0}).to_string();
+            let value = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
+            assert_eq!(ok(value).fs_paa.map(f64::to_bits), Some(bits), "{text}");
+        }
+    }
+
     #[test]
     fn exp_boundary() {
         let at = |exp: Value| parse(json!({"ver": "5", "uid": "u", "exp": exp}), 7, NOW);
