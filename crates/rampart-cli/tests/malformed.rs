@@ -829,7 +829,10 @@ async fn a_large_configured_body_limit_is_honoured_by_token_lookup() {
     assert_eq!(resp.json["title"], "Big", "{resp}");
     // Over the limit: declared, so answered 413 before the body is read (sent as headers
     // only: a client still writing 4 MiB may see the connection close before the answer).
-    let hs = vec![h("Content-Type", JSON), h("Authentication-Token", token.as_str())];
+    let hs = vec![
+        h("Content-Type", JSON),
+        h("Authentication-Token", token.as_str()),
+    ];
     let (status, _) = send(
         app.server.port,
         &raw_case("PATCH", "/api/docs/1", hs, Body::Declared(4 << 20)),
