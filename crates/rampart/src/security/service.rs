@@ -111,7 +111,15 @@ where
                     .as_ref()
                     .map(Pending::nonce_handle)
                     .unwrap_or_default();
-                crate::pages::csrf_page(&shared.sec, &nonce, refused.0, &mut response).await;
+                // Boxed: rendering a page is far off the hot path, and inline its state would
+                // be part of every request's future again.
+                Box::pin(crate::pages::csrf_page(
+                    &shared.sec,
+                    &nonce,
+                    refused.0,
+                    &mut response,
+                ))
+                .await;
             }
             if let (Some(h), Some(p)) = (&shared.headers, pending) {
                 response = h.finish(p, response);

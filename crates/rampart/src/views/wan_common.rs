@@ -22,6 +22,16 @@ pub(crate) fn relying_party(ctx: &Ctx) -> Result<Arc<WebAuthn>, axum::http::Stat
         .ok_or(axum::http::StatusCode::NOT_FOUND)
 }
 
+/// What every WebAuthn POST starts with: the relying party (404 when WebAuthn is off) and
+/// the form or JSON fields of `body`.
+pub(crate) async fn ceremony_input(
+    ctx: &Ctx,
+    body: axum::body::Body,
+) -> Result<(Arc<WebAuthn>, Fields), Response> {
+    let wan = relying_party(ctx).map_err(axum::response::IntoResponse::into_response)?;
+    Ok((wan, account::fields(ctx, body).await?))
+}
+
 /// The `credential` field: a JSON string (Flask-Security's JavaScript sends
 /// `JSON.stringify(credential)`) or, from JSON clients, the object itself. `None` when it is
 /// missing or is not a credential of the expected shape.

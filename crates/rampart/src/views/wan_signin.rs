@@ -195,12 +195,8 @@ pub(crate) async fn post_state(Path(token): Path<String>, req: Request) -> Respo
         Ok(c) => c,
         Err(r) => return r,
     };
-    let wan = match common::relying_party(&ctx) {
+    let (wan, f) = match common::ceremony_input(&ctx, body).await {
         Ok(w) => w,
-        Err(s) => return s.into_response(),
-    };
-    let f = match account::fields(&ctx, body).await {
-        Ok(f) => f,
         Err(r) => return r,
     };
     let pending = match pending(&ctx, Some(&f)).await {
