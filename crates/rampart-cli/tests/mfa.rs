@@ -724,3 +724,50 @@ async fn multi_factor_templates_are_overridable() {
     );
     assert!(r.text.contains("value=\"authenticator\""), "{r}");
 }
+
+/// A completed password reset lifts the login throttle of the account at once: ten wrong
+/// passwords get the account refused (429), the emailed reset link sets a new password, and
+/// the very next login with it is let through, even though this instance remembered the
+/// refusal moments ago.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_reset_lifts_the_login_throttle_at_once() {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = start_smtp(
+        Db::sqlite(),
+        &sink,
+        &[("SECURITY_THROTTLE_REFUSAL_DELAY_MS", "0")],
+    )
+    .await;
+    let wrong = json!({"email": ADMIN.0, "password": "wrong-password-1"});
+    for _ in 0..10 {
+        let r = post(&app, "/login", &Cred::Anon, wrong.clone()).await;
+        assert_eq!(r.status, 400, "{r}");
+    }
+    let r = post(&app, "/login", &Cred::Anon, wrong.clone()).await;
+    assert_eq!(r.status, 429, "{r}");
+    let r = post(&app, "/reset", &Cred::Anon, json!({"email": ADMIN.0})).await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let mail = sink.last(ADMIN.0, "Password reset instructions").await;
+    let link = mail
+        .links()
+        .into_iter()
+        .find(|l| l.contains("/reset/"))
+        .unwrap();
+    let path = link.split(MAIL_HOST).nth(1).unwrap().to_owned();
+    let r = post(
+        &app,
+        &path,
+        &Cred::Anon,
+        json!({"password": NEW_PW, "password_confirm": NEW_PW}),
+    )
+    .await;
+    assert!(is_envelope(&r, 200), "{r}");
+    let r = post(
+        &app,
+        "/login",
+        &Cred::Anon,
+        json!({"email": ADMIN.0, "password": NEW_PW}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the reset did not lift the throttle:\n{r}");
+}
