@@ -27,6 +27,7 @@ const MAX_ENTRIES: usize = 50_000;
 /// inserted, and the map is bounded, so a fast hash costs no flooding resistance that matters.
 pub struct TtlMap<K, V> {
     ttl: Duration,
+    /// Each value with the instant it expires (a comparison per read, not a subtraction).
     entries: Mutex<HashMap<K, (Instant, V), foldhash::fast::RandomState>>,
 }
 
@@ -46,8 +47,8 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
         Q: std::hash::Hash + Eq + ?Sized,
     {
         let map = self.entries.lock().ok()?;
-        let (at, v) = map.get(key)?;
-        (at.elapsed() < self.ttl).then(|| v.clone())
+        let (expires, v) = map.get(key)?;
+        (Instant::now() < *expires).then(|| v.clone())
     }
 
     /// Stores a value (the whole map is emptied when it is full).
@@ -56,7 +57,10 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
-            map.insert(key, (Instant::now(), value));
+            // A time-to-live past what `Instant` can hold caches nothing rather than panicking.
+            if let Some(expires) = Instant::now().checked_add(self.ttl) {
+                map.insert(key, (expires, value));
+            }
         }
     }
 
@@ -157,6 +161,15 @@ impl UserDatastore for CachedDatastore {
             .find_user_by_token_uniquifier_shared(uniquifier)
             .await?
             .map(|u| User::clone(&u)))
+    }
+    fn cached_user_by_uniquifier(&self, uniquifier: &str) -> Option<Option<Arc<User>>> {
+        self.by_uniquifier.get(uniquifier)
+    }
+    fn cached_user_by_token_uniquifier(&self, uniquifier: &str) -> Option<Option<Arc<User>>> {
+        self.by_token.get(uniquifier)
+    }
+    fn cached_roles_of(&self, user_id: i64) -> Option<Arc<[Role]>> {
+        self.roles.get(&user_id)
     }
     async fn find_user_by_uniquifier_shared(
         &self,

@@ -129,6 +129,19 @@ pub trait UserDatastore: Send + Sync + 'static {
             .map(Arc::new))
     }
 
+    /// The answer of [`find_user_by_uniquifier_shared`](Self::find_user_by_uniquifier_shared)
+    /// when this store already holds it in memory (a caching store's live entry), without a
+    /// query or an asynchronous call; `None`: ask that method. The default holds nothing.
+    fn cached_user_by_uniquifier(&self, _uniquifier: &str) -> Option<Option<Arc<User>>> {
+        None
+    }
+
+    /// [`cached_user_by_uniquifier`](Self::cached_user_by_uniquifier) for
+    /// [`find_user_by_token_uniquifier_shared`](Self::find_user_by_token_uniquifier_shared).
+    fn cached_user_by_token_uniquifier(&self, _uniquifier: &str) -> Option<Option<Arc<User>>> {
+        None
+    }
+
     /// [`find_user_by_token_uniquifier`](Self::find_user_by_token_uniquifier) as a shared row.
     ///
     /// # Errors
@@ -205,6 +218,12 @@ pub trait UserDatastore: Send + Sync + 'static {
     /// # Errors
     /// Only on database failure.
     async fn roles_of(&self, user_id: i64) -> DatastoreResult<Vec<Role>>;
+
+    /// [`cached_user_by_uniquifier`](Self::cached_user_by_uniquifier) for
+    /// [`roles_of_shared`](Self::roles_of_shared).
+    fn cached_roles_of(&self, _user_id: i64) -> Option<Arc<[Role]>> {
+        None
+    }
 
     /// [`roles_of`](Self::roles_of) as a shared list (see
     /// [`find_user_by_uniquifier_shared`](Self::find_user_by_uniquifier_shared)).

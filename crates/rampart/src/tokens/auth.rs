@@ -307,9 +307,15 @@ impl AuthTokens {
         now: u64,
     ) -> Result<(Arc<User>, TokenClaims), TokenError> {
         let claims = self.decode_at(token, now)?;
-        let mut user = store
-            .find_user_by_token_uniquifier_shared(&claims.uid)
-            .await?;
+        // A caching store's hit is taken without the boxed asynchronous call.
+        let mut user = match store.cached_user_by_token_uniquifier(&claims.uid) {
+            Some(hit) => hit,
+            None => {
+                store
+                    .find_user_by_token_uniquifier_shared(&claims.uid)
+                    .await?
+            }
+        };
         if user.is_none() && store.has_token_uniquifier() {
             // Flask-Security falls back to fs_uniquifier so that tokens issued before the
             // column was added keep working.
