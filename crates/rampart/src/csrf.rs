@@ -256,7 +256,8 @@ pub(crate) fn cross_site_refusal(sec: &Security, req: &Request) -> Option<Respon
                 .authority()
                 .map(axum::http::uri::Authority::as_str)
         });
-    let token_only = h.get(header::COOKIE).is_none() && h.get("authentication-token").is_some();
+    let token_only =
+        h.get(header::COOKIE).is_none() && h.get(crate::authn::AUTHENTICATION_TOKEN).is_some();
     (!token_only && is_cross_site(h, host, &c.csrf_trusted_origins))
         .then(|| CsrfError::CrossSite.response(wants_json(h)))
 }

@@ -24,6 +24,11 @@ use tokio::sync::OnceCell;
 
 pub use client::ClientAddr;
 
+/// Flask-Security's token header (its default `SECURITY_TOKEN_AUTHENTICATION_HEADER`), as a
+/// ready name: a look-up by string would parse the name on every request.
+pub(crate) const AUTHENTICATION_TOKEN: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("authentication-token");
+
 use crate::envelope::Envelope;
 use crate::security::Security;
 use crate::session::{AuthSession, SessionError, now_f64};
@@ -101,6 +106,12 @@ impl CurrentUser {
     /// # Errors
     /// When the datastore fails.
     pub async fn roles(&self) -> Result<&[Role], DatastoreError> {
+        if self.roles.get().is_none()
+            && let Some(hit) = self.store.cached_roles_of(self.user.id)
+        {
+            // A clone of this user may have set it meanwhile: the same roles either way.
+            let _ = self.roles.set(hit);
+        }
         self.roles
             .get_or_try_init(|| self.store.roles_of_shared(self.user.id))
             .await
@@ -136,8 +147,26 @@ impl CurrentUser {
 pub(crate) struct RequestCtx {
     sec: Security,
     addr: ClientAddr,
-    token: Option<String>,
+    token: Option<FoundToken>,
     resolved: Vec<Resolved>,
+}
+
+/// The auth token the layer found: the header's value as it came (a reference-counted view of
+/// the request's bytes, not a copy), or a query or body value.
+#[derive(Clone)]
+enum FoundToken {
+    Header(axum::http::HeaderValue),
+    Text(String),
+}
+
+impl FoundToken {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only UTF-8 header values are taken (see `token_from_parts`).
+            Self::Header(v) => std::str::from_utf8(v.as_bytes()).unwrap_or_default(),
+            Self::Text(t) => t,
+        }
+    }
 }
 
 /// The [`Security`] the layer put in the request (`None` outside [`Security::install`] and
@@ -269,7 +298,8 @@ async fn by_token(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>, 
     let Some(token) = parts
         .extensions
         .get::<RequestCtx>()
-        .and_then(|s| s.token.as_deref())
+        .and_then(|s| s.token.as_ref())
+        .map(FoundToken::as_str)
     else {
         return Ok(None);
     };
@@ -298,7 +328,12 @@ async fn by_session(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>
     let Some(uid) = session.user_id().await? else {
         return Ok(None);
     };
-    match sec.store().find_user_by_uniquifier_shared(&uid).await? {
+    let store = sec.store();
+    let user = match store.cached_user_by_uniquifier(&uid) {
+        Some(hit) => hit,
+        None => store.find_user_by_uniquifier_shared(&uid).await?,
+    };
+    match user {
         Some(user) if user.active => {
             let paa = session.fs_paa().await?;
             Ok(Some(CurrentUser::new(user, Mechanism::Session, paa, sec)))
@@ -334,6 +369,45 @@ pub(crate) async fn prepare(
     if let Some(refusal) = crate::csrf::cross_site_refusal(sec, &req) {
         return Err(refusal);
     }
+    prepare_checked(sec, req).await
+}
+
+/// What [`prepare_now`] could do without waiting.
+pub(crate) enum Start {
+    /// Prepared: call the handler.
+    Ready(Request),
+    /// Passed the cross-site check; [`prepare_checked`] must finish it (a body to read for
+    /// tokens, or a remember-me cookie).
+    Wait(Request),
+    /// Refused as cross-site.
+    Refused(Response),
+}
+
+/// [`prepare`] without waiting, for a request that has no body to read and no remember-me
+/// cookie (every GET of the hot path); others are left to [`prepare_checked`].
+pub(crate) fn prepare_now(sec: &Security, mut req: Request) -> Start {
+    if let Some(refusal) = crate::csrf::cross_site_refusal(sec, &req) {
+        return Start::Refused(refusal);
+    }
+    if body_kind(&req).is_some() || remember_cookie(&req).is_some() {
+        return Start::Wait(req);
+    }
+    let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
+    let token = token_from_parts(req.headers(), req.uri().query());
+    req.extensions_mut().insert(RequestCtx {
+        sec: sec.clone(),
+        addr,
+        token,
+        resolved: Vec::new(),
+    });
+    Start::Ready(req)
+}
+
+/// [`prepare`] after its cross-site check.
+pub(crate) async fn prepare_checked(
+    sec: &Security,
+    req: Request,
+) -> Result<(Request, Option<bool>), Response> {
     let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
     let (mut req, token) = find_token(req, sec.config().max_body_size).await?;
     req.extensions_mut().insert(RequestCtx {
@@ -360,10 +434,10 @@ pub(crate) fn after(sec: &Security, restored: Option<bool>, response: &mut Respo
 
 /// Finds the auth token (header, query, JSON key) and a `csrf_token` in a JSON or form body;
 /// the body is buffered (up to `SECURITY_MAX_BODY_SIZE`, `limit`) and put back.
-async fn find_token(req: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
+async fn find_token(req: Request, limit: usize) -> Result<(Request, Option<FoundToken>), Response> {
     let header_token = token_from_parts(req.headers(), req.uri().query());
     match body_kind(&req) {
-        None => Ok((req, header_token.filter(|t| !t.is_empty()))),
+        None => Ok((req, header_token)),
         // Boxed: reading a body is off the GET path, and its state would otherwise be part
         // of every request's future.
         Some(is_json) => Box::pin(with_body_tokens(req, limit, is_json, header_token)).await,
@@ -389,10 +463,10 @@ async fn with_body_tokens(
     req: Request,
     limit: usize,
     is_json: bool,
-    header_token: Option<String>,
-) -> Result<(Request, Option<String>), Response> {
+    header_token: Option<FoundToken>,
+) -> Result<(Request, Option<FoundToken>), Response> {
     let (mut req, body_token, body_csrf) = read_body_tokens(req, limit, is_json).await?;
-    let token = header_token.or(body_token).filter(|t| !t.is_empty());
+    let token = header_token.or(body_token.filter(|t| !t.is_empty()).map(FoundToken::Text));
     if let Some(csrf) = body_csrf.filter(|t| !t.is_empty()) {
         req.extensions_mut().insert(crate::csrf::BodyToken(csrf));
     }
@@ -497,19 +571,21 @@ fn has_session_cookie(parts: &Parts, sec: &Security) -> bool {
 /// Header first, then the query parameter (Flask-Security lets a later source override an
 /// earlier one; a request carrying two different tokens is unusual enough that Rampart simply
 /// prefers the header).
-fn token_from_parts(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+fn token_from_parts(headers: &HeaderMap, query: Option<&str>) -> Option<FoundToken> {
     if let Some(v) = headers
-        .get("authentication-token")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
+        .get(AUTHENTICATION_TOKEN)
+        // UTF-8 rather than `to_str`'s visible ASCII: checked a word at a time, not byte by
+        // byte, and a token with other characters fails its signature check anyway.
+        .filter(|v| !v.is_empty() && std::str::from_utf8(v.as_bytes()).is_ok())
     {
-        return Some(v.to_owned());
+        return Some(FoundToken::Header(v.clone()));
     }
     let query = query?;
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "auth_token")
         .map(|(_, v)| v.into_owned())
         .filter(|v| !v.is_empty())
+        .map(FoundToken::Text)
 }
 
 /// Restores a session from the remember-me cookie: `Some(true)` when it did, `Some(false)` when

@@ -86,60 +86,80 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let shared = Arc::clone(&self.shared);
-        // Only the service that was polled ready may be called.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let (pending, redirect) = match &shared.headers {
+            Some(h) => {
+                let (p, r) = h.begin(&mut req);
+                (Some(p), r)
+            }
+            None => (None, None),
+        };
+        if let Some(response) = redirect {
+            return Box::pin(async move { Ok(finish_headers(&shared, pending, response).await) });
+        }
+        // The steps that need no waiting run here, so that a request with nothing to wait for
+        // (every GET of the hot path) calls the handler now: its future then holds neither
+        // their state nor a clone of the inner service.
+        let before = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            before_handler(&shared, req)
+        }));
+        let handler = match before {
+            Ok(Before::Ready(req, after)) => (Handler::Called(self.inner.call(req)), Some(after)),
+            Ok(Before::Wait(req, after)) => {
+                // Only the service that was polled ready may be called.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let sec = shared.sec.clone();
+                (
+                    Handler::Boxed(Box::pin(prepared_call(sec, inner, req))),
+                    Some(after),
+                )
+            }
+            Ok(Before::Answer(response, after)) => (Handler::Answer(response), after),
+            Err(panic) => (Handler::Answer(crate::headers::panic_response(panic)), None),
+        };
         Box::pin(async move {
-            let (pending, redirect) = match &shared.headers {
-                Some(h) => {
-                    let (p, r) = h.begin(&mut req);
-                    (Some(p), r)
-                }
-                None => (None, None),
-            };
-            let mut response = match redirect {
-                Some(response) => response,
-                None => guarded(call(&shared, &mut inner, req)).await,
-            };
-            if let Some(refused) = response
-                .extensions()
-                .get::<crate::csrf::CsrfPage>()
-                .copied()
-            {
-                // A browser's CSRF refusal: the template's page in place of the plain one.
-                let nonce = pending
-                    .as_ref()
-                    .map(Pending::nonce_handle)
-                    .unwrap_or_default();
-                // Boxed: rendering a page is far off the hot path, and inline its state would
-                // be part of every request's future again.
-                Box::pin(crate::pages::csrf_page(
-                    &shared.sec,
-                    &nonce,
-                    refused.0,
-                    &mut response,
-                ))
-                .await;
-            }
-            if let (Some(h), Some(p)) = (&shared.headers, pending) {
-                response = h.finish(p, response);
-            }
-            Ok(response)
+            let response = guarded(after_handler(&shared, handler.0, handler.1)).await;
+            Ok(finish_headers(&shared, pending, response).await)
         })
     }
 }
 
-/// The session, CSRF-cookie and authentication steps around the handler.
-async fn call<S>(shared: &Shared, inner: &mut S, mut req: Request) -> Response
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
+/// What [`before_handler`] decided.
+enum Before {
+    /// Call the handler with this request now.
+    Ready(Request, After),
+    /// The request needs waiting before the handler (a body to read for tokens, a remember-me
+    /// cookie to sign in with): [`prepared_call`].
+    Wait(Request, After),
+    /// Answer this instead of calling the handler (with the session steps after it, when the
+    /// session was started).
+    Answer(Response, Option<After>),
+}
+
+/// The handler's part of a request.
+enum Handler<F> {
+    Called(F),
+    Boxed(Pin<Box<dyn Future<Output = Response> + Send>>),
+    Answer(Response),
+}
+
+/// What the steps after the handler need from the steps before it.
+struct After {
+    session: tower_sessions::Session,
+    had_cookie: bool,
+    csrf_sent: Option<String>,
+}
+
+/// The body limit, the session and the readable CSRF cookie, then the authentication steps
+/// that need no waiting.
+fn before_handler(shared: &Shared, mut req: Request) -> Before {
     let limit = shared.sec.config().max_body_size;
     if declares_more_than(limit, &req) {
         use axum::response::IntoResponse as _;
-        return crate::envelope::Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        let response = crate::envelope::Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
             .with_error("Request body too large")
             .into_response();
+        return Before::Answer(response, None);
     }
     // A body known to be empty (every GET of the hot path) cannot pass the limit: it is left
     // as it is instead of being boxed into a `Limited` on every request.
@@ -149,31 +169,104 @@ where
     }
     let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
     let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
-    let mut response = match crate::authn::prepare(&shared.sec, req).await {
+    let after = After {
+        session,
+        had_cookie,
+        csrf_sent,
+    };
+    match crate::authn::prepare_now(&shared.sec, req) {
+        crate::authn::Start::Ready(req) => Before::Ready(req, after),
+        crate::authn::Start::Wait(req) => Before::Wait(req, after),
+        crate::authn::Start::Refused(response) => Before::Answer(response, Some(after)),
+    }
+}
+
+/// The handler of a request that [`before_handler`] could not prepare at once.
+async fn prepared_call<S>(sec: Security, mut inner: S, req: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match crate::authn::prepare_checked(&sec, req).await {
         Ok((req, restored)) => {
             let Ok(mut response) = inner.call(req).await;
-            crate::authn::after(&shared.sec, restored, &mut response);
+            crate::authn::after(&sec, restored, &mut response);
             response
         }
         Err(response) => response,
+    }
+}
+
+/// The handler's answer, then the readable CSRF cookie and the session's write-back.
+async fn after_handler<F>(shared: &Shared, handler: Handler<F>, after: Option<After>) -> Response
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    let mut response = match handler {
+        Handler::Called(f) => {
+            let Ok(response) = f.await;
+            response
+        }
+        Handler::Boxed(f) => f.await,
+        Handler::Answer(response) => response,
+    };
+    let Some(after) = after else {
+        return response;
     };
     if shared.sec.config().csrf_cookie.is_some() {
-        let auth = crate::session::AuthSession(session.clone());
+        let auth = crate::session::AuthSession(after.session.clone());
         // Boxed, like the other steps off the hot path, to keep this future small.
         Box::pin(crate::csrf_cookie::finish(
             &shared.sec,
-            csrf_sent.as_deref(),
+            after.csrf_sent.as_deref(),
             &auth,
             &mut response,
         ))
         .await;
     }
-    session::finish(&session, had_cookie, &shared.cookie, &mut response).await;
+    session::finish(
+        &after.session,
+        after.had_cookie,
+        &shared.cookie,
+        &mut response,
+    )
+    .await;
     response
 }
 
+/// The security headers on the answer; a browser's CSRF refusal gets the template's page.
+async fn finish_headers(
+    shared: &Shared,
+    pending: Option<Pending>,
+    mut response: Response,
+) -> Response {
+    if let Some(refused) = response
+        .extensions()
+        .get::<crate::csrf::CsrfPage>()
+        .copied()
+    {
+        // A browser's CSRF refusal: the template's page in place of the plain one.
+        let nonce = pending
+            .as_ref()
+            .map(Pending::nonce_handle)
+            .unwrap_or_default();
+        // Boxed: rendering a page is far off the hot path, and inline its state would be
+        // part of every request's future again.
+        Box::pin(crate::pages::csrf_page(
+            &shared.sec,
+            &nonce,
+            refused.0,
+            &mut response,
+        ))
+        .await;
+    }
+    match (&shared.headers, pending) {
+        (Some(h), Some(p)) => h.finish(p, response),
+        _ => response,
+    }
+}
+
 /// `SECURITY_MAX_BODY_SIZE`: a declared `Content-Length` above the limit is answered 413 at
-/// once; any other body is cut off at the limit (the `Limited` wrapper in [`call`]), so whoever
+/// once; any other body is cut off at the limit (the `Limited` wrapper in [`before_handler`]), so whoever
 /// reads it past the limit gets an error (413 from Rampart's readers and from axum's
 /// extractors) instead of the bytes.
 fn declares_more_than(limit: usize, req: &Request) -> bool {
@@ -185,8 +278,8 @@ fn declares_more_than(limit: usize, req: &Request) -> bool {
 }
 
 /// The response, or the 500 envelope when something inside panics. A plain function rather
-/// than an `async fn`: that would hold `call` twice (as its argument and inside the
-/// `CatchUnwind`) and double the size of every request's future.
+/// than an `async fn`: that would hold the steps' future twice (as its argument and inside
+/// the `CatchUnwind`) and double the size of every request's future.
 fn guarded(call: impl Future<Output = Response>) -> impl Future<Output = Response> {
     use futures_util::FutureExt as _;
     std::panic::AssertUnwindSafe(call)
