@@ -99,9 +99,15 @@ pub(crate) async fn context(parts: &mut Parts) -> Result<Ctx, Response> {
     })
 }
 
-/// Reads a JSON or form body (64 KiB at most).
+/// The largest body Rampart's own endpoints (login, register, reset, change…) read: a few
+/// fields never need more, whatever `SECURITY_MAX_BODY_SIZE` allows the application's own
+/// routes. A smaller `SECURITY_MAX_BODY_SIZE` still applies first (the security layer cuts
+/// every body at it).
+pub(crate) const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads a JSON or form body ([`FORM_BODY_LIMIT`] at most).
 pub(crate) async fn fields(ctx: &Ctx, body: Body) -> Result<Fields, Response> {
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_BODY_LIMIT).await else {
         return Err(Envelope::error(StatusCode::PAYLOAD_TOO_LARGE)
             .with_error("Request body too large")
             .into_response());

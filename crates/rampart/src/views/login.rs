@@ -144,7 +144,7 @@ pub(crate) async fn post(req: Request) -> Response {
         }
         .into_response();
     }
-    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+    let Ok(body) = axum::body::to_bytes(body, super::account::FORM_BODY_LIMIT).await else {
         return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
     };
     let Ok(fields) = Fields::parse(&ctx.headers, &body) else {

@@ -96,7 +96,7 @@ async fn confirm_page(
 
 /// `next` from the form body (which wins) or the query string.
 async fn next_of(parts: &axum::http::request::Parts, body: axum::body::Body) -> Option<String> {
-    let from_body = match axum::body::to_bytes(body, 64 * 1024).await {
+    let from_body = match axum::body::to_bytes(body, super::account::FORM_BODY_LIMIT).await {
         Ok(bytes) => super::form::Fields::parse(&parts.headers, &bytes)
             .ok()
             .and_then(|f| f.text("next")),

@@ -115,7 +115,7 @@ pub(crate) async fn post(req: Request) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+    let Ok(body) = axum::body::to_bytes(body, super::account::FORM_BODY_LIMIT).await else {
         return Envelope::error(StatusCode::PAYLOAD_TOO_LARGE)
             .with_error("Request body too large")
             .into_response();
