@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod cpu;
 mod login;
 mod peers;
 mod phases;
@@ -257,6 +258,7 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
             request: format!("GET {}", c.path),
             target: c.target,
             rounds: Vec::new(),
+            cpu: Vec::new(),
         })
         .collect();
     if args.warmup > 0 {
@@ -280,15 +282,28 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
     let peak = demo.sample_peak_rss();
     for round in 1..=args.rounds {
         for (case, out) in cases.iter().zip(&mut results) {
+            let before = cpu::Ticks::read(args.server_core);
             let r = wrk::run(load, args.seconds, &case.url, &case.headers)?;
+            let core = before
+                .zip(cpu::Ticks::read(args.server_core))
+                .and_then(|(b, e)| b.until(e, r.requests));
             bare_server.ensure_running()?;
             demo.ensure_running()?;
             check(case, &r)?;
             eprintln!(
-                "round {round}/{} {:<10} {:>9.0} req/s  p99 {:.2}ms",
-                args.rounds, case.name, r.rps, r.p99_ms
+                "round {round}/{} {:<10} {:>9.0} req/s  p99 {:.2}ms  server core {}",
+                args.rounds,
+                case.name,
+                r.rps,
+                r.p99_ms,
+                core.map_or("?".to_owned(), |c| format!(
+                    "{:.0}% busy, {:.1} us/request",
+                    c.busy * 100.0,
+                    c.us_per_request
+                ))
             );
             out.rounds.push(r);
+            out.cpu.push(core);
         }
     }
     let peak_kib = peak.finish();

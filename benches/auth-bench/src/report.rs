@@ -1,5 +1,6 @@
 //! Medians and the result table.
 
+use crate::cpu::CoreUse;
 use crate::wrk::WrkResult;
 
 /// A case's results over the rounds, in round order.
@@ -12,6 +13,8 @@ pub struct CaseResults {
     pub target: Option<f64>,
     /// One result per round.
     pub rounds: Vec<WrkResult>,
+    /// The servers' core in each round, when `/proc/stat` could be read.
+    pub cpu: Vec<Option<CoreUse>>,
 }
 
 /// The median (mean of the middle two for an even count); `NaN` for no values.
@@ -68,11 +71,47 @@ pub fn print(cases: &[CaseResults], cores: usize, load: &str) {
         );
     }
     println!();
+    print_cpu(cases, bare);
+    println!();
     println!(
         "req/s, p50 and p99 are medians over rounds; ratio is the median of the per-round ratios to bare."
     );
     println!(
         "Targets (issue): token >= 0.7 x bare, session >= 0.5 x bare. The benchmark reports; it does not gate."
+    );
+}
+
+/// Prints the servers' core use per case: busy share, steal, busy time per request and the
+/// cost ratio (bare's busy time per request over the case's, median of the rounds).
+fn print_cpu(cases: &[CaseResults], bare: &CaseResults) {
+    if cases.iter().all(|c| c.cpu.iter().all(Option::is_none)) {
+        return;
+    }
+    println!(
+        "{:<10} {:>9} {:>9} {:>14} {:>10}   (the servers' core, /proc/stat)",
+        "case", "busy", "steal", "us/request", "cpu ratio"
+    );
+    for case in cases {
+        let of =
+            |f: fn(&CoreUse) -> f64| -> Vec<f64> { case.cpu.iter().flatten().map(f).collect() };
+        let ratios: Vec<f64> = case
+            .cpu
+            .iter()
+            .zip(&bare.cpu)
+            .filter_map(|(c, b)| Some(b.as_ref()?.us_per_request / c.as_ref()?.us_per_request))
+            .collect();
+        println!(
+            "{:<10} {:>8.0}% {:>8.1}% {:>14.2} {:>10.3}",
+            case.name,
+            median(&of(|c| c.busy)) * 100.0,
+            median(&of(|c| c.steal)) * 100.0,
+            median(&of(|c| c.us_per_request)),
+            median(&ratios)
+        );
+    }
+    println!(
+        "A busy share well under 100% means the client, not the server, set that case's \
+         throughput; the cpu ratio is the cost ratio whatever the round's throughput was."
     );
 }
 
