@@ -148,7 +148,7 @@ pub(crate) struct RequestCtx {
     sec: Security,
     addr: ClientAddr,
     token: Option<FoundToken>,
-    resolved: Vec<Resolved>,
+    resolved: Resolved,
 }
 
 /// The auth token the layer found: the header's value as it came (a reference-counted view of
@@ -205,9 +205,32 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// A mechanism's cached outcome for this request.
-#[derive(Clone)]
-struct Resolved(Mechanism, Option<CurrentUser>);
+/// Each mechanism's outcome for this request once resolved (`None`: not tried yet), in place
+/// rather than in a vector that would be one more allocation per request.
+#[derive(Clone, Default)]
+struct Resolved {
+    token: Option<Option<CurrentUser>>,
+    session: Option<Option<CurrentUser>>,
+    basic: Option<Option<CurrentUser>>,
+}
+
+impl Resolved {
+    fn of(&self, mech: Mechanism) -> &Option<Option<CurrentUser>> {
+        match mech {
+            Mechanism::Token => &self.token,
+            Mechanism::Session => &self.session,
+            Mechanism::Basic => &self.basic,
+        }
+    }
+
+    fn of_mut(&mut self, mech: Mechanism) -> &mut Option<Option<CurrentUser>> {
+        match mech {
+            Mechanism::Token => &mut self.token,
+            Mechanism::Session => &mut self.session,
+            Mechanism::Basic => &mut self.basic,
+        }
+    }
+}
 
 /// Why authentication could not be decided (not "unauthenticated": a failure).
 #[derive(Debug, thiserror::Error)]
@@ -274,8 +297,8 @@ async fn resolve(
     let cached = parts
         .extensions
         .get::<RequestCtx>()
-        .and_then(|s| s.resolved.iter().find(|r| r.0 == mech).cloned());
-    if let Some(Resolved(_, user)) = cached {
+        .and_then(|s| s.resolved.of(mech).clone());
+    if let Some(user) = cached {
         return Ok(user);
     }
     let user = match mech {
@@ -289,7 +312,7 @@ async fn resolve(
         }
     };
     if let Some(ctx) = parts.extensions.get_mut::<RequestCtx>() {
-        ctx.resolved.push(Resolved(mech, user.clone()));
+        *ctx.resolved.of_mut(mech) = Some(user.clone());
     }
     Ok(user)
 }
@@ -375,32 +398,32 @@ pub(crate) async fn prepare(
 /// What [`prepare_now`] could do without waiting.
 pub(crate) enum Start {
     /// Prepared: call the handler.
-    Ready(Request),
+    Ready,
     /// Passed the cross-site check; [`prepare_checked`] must finish it (a body to read for
     /// tokens, or a remember-me cookie).
-    Wait(Request),
+    Wait,
     /// Refused as cross-site.
     Refused(Response),
 }
 
 /// [`prepare`] without waiting, for a request that has no body to read and no remember-me
 /// cookie (every GET of the hot path); others are left to [`prepare_checked`].
-pub(crate) fn prepare_now(sec: &Security, mut req: Request) -> Start {
-    if let Some(refusal) = crate::csrf::cross_site_refusal(sec, &req) {
+pub(crate) fn prepare_now(sec: &Security, req: &mut Request) -> Start {
+    if let Some(refusal) = crate::csrf::cross_site_refusal(sec, req) {
         return Start::Refused(refusal);
     }
-    if body_kind(&req).is_some() || remember_cookie(&req).is_some() {
-        return Start::Wait(req);
+    if body_kind(req).is_some() || remember_cookie(req).is_some() {
+        return Start::Wait;
     }
-    let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
+    let addr = ClientAddr::of(req, sec.config().trusted_proxies);
     let token = token_from_parts(req.headers(), req.uri().query());
     req.extensions_mut().insert(RequestCtx {
         sec: sec.clone(),
         addr,
         token,
-        resolved: Vec::new(),
+        resolved: Resolved::default(),
     });
-    Start::Ready(req)
+    Start::Ready
 }
 
 /// [`prepare`] after its cross-site check.
@@ -414,7 +437,7 @@ pub(crate) async fn prepare_checked(
         sec: sec.clone(),
         addr,
         token,
-        resolved: Vec::new(),
+        resolved: Resolved::default(),
     });
     let restored = remember_login(&mut req, sec)
         .await

@@ -100,11 +100,11 @@ where
         // (every GET of the hot path) calls the handler now: its future then holds neither
         // their state nor a clone of the inner service.
         let before = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            before_handler(&shared, req)
+            before_handler(&shared, &mut req)
         }));
         let handler = match before {
-            Ok(Before::Ready(req, after)) => (Handler::Called(self.inner.call(req)), Some(after)),
-            Ok(Before::Wait(req, after)) => {
+            Ok(Before::Ready(after)) => (Handler::Called(self.inner.call(req)), Some(after)),
+            Ok(Before::Wait(after)) => {
                 // Only the service that was polled ready may be called.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
@@ -126,11 +126,11 @@ where
 
 /// What [`before_handler`] decided.
 enum Before {
-    /// Call the handler with this request now.
-    Ready(Request, After),
+    /// Call the handler with the request now.
+    Ready(After),
     /// The request needs waiting before the handler (a body to read for tokens, a remember-me
     /// cookie to sign in with): [`prepared_call`].
-    Wait(Request, After),
+    Wait(After),
     /// Answer this instead of calling the handler (with the session steps after it, when the
     /// session was started).
     Answer(Response, Option<After>),
@@ -151,10 +151,10 @@ struct After {
 }
 
 /// The body limit, the session and the readable CSRF cookie, then the authentication steps
-/// that need no waiting.
-fn before_handler(shared: &Shared, mut req: Request) -> Before {
+/// that need no waiting. The request is borrowed, not moved: each move copies it.
+fn before_handler(shared: &Shared, req: &mut Request) -> Before {
     let limit = shared.sec.config().max_body_size;
-    if declares_more_than(limit, &req) {
+    if declares_more_than(limit, req) {
         use axum::response::IntoResponse as _;
         let response = crate::envelope::Envelope::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
             .with_error("Request body too large")
@@ -165,18 +165,19 @@ fn before_handler(shared: &Shared, mut req: Request) -> Before {
     // as it is instead of being boxed into a `Limited` on every request.
     let empty = axum::body::HttpBody::size_hint(req.body()).exact() == Some(0);
     if !empty {
-        req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+        let body = std::mem::take(req.body_mut());
+        *req.body_mut() = axum::body::Body::new(http_body_util::Limited::new(body, limit));
     }
-    let (session, had_cookie) = session::start(&shared.store, &shared.cookie, &mut req);
-    let csrf_sent = crate::csrf_cookie::sent(&shared.sec, &req);
+    let (session, had_cookie) = session::start(&shared.store, &shared.cookie, req);
+    let csrf_sent = crate::csrf_cookie::sent(&shared.sec, req);
     let after = After {
         session,
         had_cookie,
         csrf_sent,
     };
     match crate::authn::prepare_now(&shared.sec, req) {
-        crate::authn::Start::Ready(req) => Before::Ready(req, after),
-        crate::authn::Start::Wait(req) => Before::Wait(req, after),
+        crate::authn::Start::Ready => Before::Ready(after),
+        crate::authn::Start::Wait => Before::Wait(after),
         crate::authn::Start::Refused(response) => Before::Answer(response, Some(after)),
     }
 }
