@@ -162,7 +162,6 @@ enum FoundToken {
 impl FoundToken {
     fn as_str(&self) -> &str {
         match self {
-            // Only UTF-8 header values are taken (see `token_from_parts`).
             Self::Header(v) => std::str::from_utf8(v.as_bytes()).unwrap_or_default(),
             Self::Text(t) => t,
         }
@@ -597,9 +596,9 @@ fn has_session_cookie(parts: &Parts, sec: &Security) -> bool {
 fn token_from_parts(headers: &HeaderMap, query: Option<&str>) -> Option<FoundToken> {
     if let Some(v) = headers
         .get(AUTHENTICATION_TOKEN)
-        // UTF-8 rather than `to_str`'s visible ASCII: checked a word at a time, not byte by
-        // byte, and a token with other characters fails its signature check anyway.
-        .filter(|v| !v.is_empty() && std::str::from_utf8(v.as_bytes()).is_ok())
+        // Present means used, as in Flask-Security (the header wins over the query even when
+        // its value is no token); a value that is not UTF-8 reads as empty and fails.
+        .filter(|v| !v.is_empty())
     {
         return Some(FoundToken::Header(v.clone()));
     }

@@ -157,6 +157,11 @@ impl Security {
         ));
         let files = crate::static_files::routes(&self.config().pages.static_folder_url);
         app.merge(endpoints.merge(files).with_state(()))
+            // The handlers' extractors (`Bytes`, `Json`, `Form`) read to the same limit as the
+            // security layer, not to axum's own 2 MB default.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                self.config().max_body_size,
+            ))
             .layer(service::SecurityLayer::new(self))
     }
 }
