@@ -453,15 +453,12 @@ async fn recovery_codes_work_once() {
     assert!(is_envelope(&r, 200), "{r}");
 }
 
-async fn reset_then_login(db: Db) {
-    let sink = SmtpSink::start(Mode::Accept).await;
-    let app = start_smtp(db, &sink, &[("SECURITY_AUTO_LOGIN_AFTER_RESET", "true")]).await;
-    let s = app.login(USER).await;
-    let (key, used) = setup_authenticator(&app, &Cred::Session(s.clone())).await;
-    logout(&app, &s).await;
-    let r = post(&app, "/reset", &Cred::Anon, json!({"email": USER.0})).await;
+/// Asks for a reset of `email`'s password, follows the mailed link and sets [`NEW_PW`]; the
+/// answer of that last step (asserted 200).
+async fn reset_through_link(app: &App, sink: &SmtpSink, email: &str) -> Resp {
+    let r = post(app, "/reset", &Cred::Anon, json!({"email": email})).await;
     assert!(is_envelope(&r, 200), "{r}");
-    let mail = sink.last(USER.0, "Password reset instructions").await;
+    let mail = sink.last(email, "Password reset instructions").await;
     let link = mail
         .links()
         .into_iter()
@@ -469,13 +466,23 @@ async fn reset_then_login(db: Db) {
         .unwrap();
     let path = link.split(MAIL_HOST).nth(1).unwrap().to_owned();
     let r = post(
-        &app,
+        app,
         &path,
         &Cred::Anon,
         json!({"password": NEW_PW, "password_confirm": NEW_PW}),
     )
     .await;
     assert!(is_envelope(&r, 200), "{r}");
+    r
+}
+
+async fn reset_then_login(db: Db) {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = start_smtp(db, &sink, &[("SECURITY_AUTO_LOGIN_AFTER_RESET", "true")]).await;
+    let s = app.login(USER).await;
+    let (key, used) = setup_authenticator(&app, &Cred::Session(s.clone())).await;
+    logout(&app, &s).await;
+    let r = reset_through_link(&app, &sink, USER.0).await;
     assert_eq!(
         r.json["response"]["tf_required"], true,
         "auto-login skipped the second factor:\n{r}"
@@ -745,23 +752,7 @@ async fn a_completed_reset_lifts_the_login_throttle_at_once() {
     }
     let r = post(&app, "/login", &Cred::Anon, wrong.clone()).await;
     assert_eq!(r.status, 429, "{r}");
-    let r = post(&app, "/reset", &Cred::Anon, json!({"email": ADMIN.0})).await;
-    assert!(is_envelope(&r, 200), "{r}");
-    let mail = sink.last(ADMIN.0, "Password reset instructions").await;
-    let link = mail
-        .links()
-        .into_iter()
-        .find(|l| l.contains("/reset/"))
-        .unwrap();
-    let path = link.split(MAIL_HOST).nth(1).unwrap().to_owned();
-    let r = post(
-        &app,
-        &path,
-        &Cred::Anon,
-        json!({"password": NEW_PW, "password_confirm": NEW_PW}),
-    )
-    .await;
-    assert!(is_envelope(&r, 200), "{r}");
+    reset_through_link(&app, &sink, ADMIN.0).await;
     let r = post(
         &app,
         "/login",

@@ -293,3 +293,34 @@ pub trait UserDatastore: Send + Sync + 'static {
     /// [`DatastoreError::Unavailable`] when it does not.
     async fn ping(&self) -> DatastoreResult<()>;
 }
+
+/// [`UserDatastore::find_user_by_uniquifier_shared`], answered from the store's memory when it
+/// holds the row ([`UserDatastore::cached_user_by_uniquifier`]), without the boxed call: the
+/// look-up of every session-authenticated request.
+///
+/// # Errors
+/// Only on database failure.
+pub async fn user_by_uniquifier(
+    store: &dyn UserDatastore,
+    uniquifier: &str,
+) -> DatastoreResult<Option<Arc<User>>> {
+    match store.cached_user_by_uniquifier(uniquifier) {
+        Some(hit) => Ok(hit),
+        None => store.find_user_by_uniquifier_shared(uniquifier).await,
+    }
+}
+
+/// [`user_by_uniquifier`] for [`UserDatastore::find_user_by_token_uniquifier_shared`]: the
+/// look-up of every token-authenticated request.
+///
+/// # Errors
+/// Only on database failure.
+pub async fn user_by_token_uniquifier(
+    store: &dyn UserDatastore,
+    uniquifier: &str,
+) -> DatastoreResult<Option<Arc<User>>> {
+    match store.cached_user_by_token_uniquifier(uniquifier) {
+        Some(hit) => Ok(hit),
+        None => store.find_user_by_token_uniquifier_shared(uniquifier).await,
+    }
+}

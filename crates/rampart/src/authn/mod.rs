@@ -350,12 +350,7 @@ async fn by_session(parts: &Parts, sec: &Security) -> Result<Option<CurrentUser>
     let Some(uid) = session.user_id().await? else {
         return Ok(None);
     };
-    let store = sec.store();
-    let user = match store.cached_user_by_uniquifier(&uid) {
-        Some(hit) => hit,
-        None => store.find_user_by_uniquifier_shared(&uid).await?,
-    };
-    match user {
+    match rampart_core::datastore::user_by_uniquifier(sec.store().as_ref(), &uid).await? {
         Some(user) if user.active => {
             let paa = session.fs_paa().await?;
             Ok(Some(CurrentUser::new(user, Mechanism::Session, paa, sec)))
@@ -414,15 +409,21 @@ pub(crate) fn prepare_now(sec: &Security, req: &mut Request) -> Start {
     if body_kind(req).is_some() || remember_cookie(req).is_some() {
         return Start::Wait;
     }
-    let addr = ClientAddr::of(req, sec.config().trusted_proxies);
     let token = token_from_parts(req.headers(), req.uri().query());
+    insert_ctx(req, sec, token);
+    Start::Ready
+}
+
+/// Puts the request's [`RequestCtx`] in place: the installed `Security`, the client address
+/// and the token found.
+fn insert_ctx(req: &mut Request, sec: &Security, token: Option<FoundToken>) {
+    let addr = ClientAddr::of(req, sec.config().trusted_proxies);
     req.extensions_mut().insert(RequestCtx {
         sec: sec.clone(),
         addr,
         token,
         resolved: Resolved::default(),
     });
-    Start::Ready
 }
 
 /// [`prepare`] after its cross-site check.
@@ -430,14 +431,8 @@ pub(crate) async fn prepare_checked(
     sec: &Security,
     req: Request,
 ) -> Result<(Request, Option<bool>), Response> {
-    let addr = ClientAddr::of(&req, sec.config().trusted_proxies);
     let (mut req, token) = find_token(req, sec.config().max_body_size).await?;
-    req.extensions_mut().insert(RequestCtx {
-        sec: sec.clone(),
-        addr,
-        token,
-        resolved: Resolved::default(),
-    });
+    insert_ctx(&mut req, sec, token);
     let restored = remember_login(&mut req, sec)
         .await
         .map_err(IntoResponse::into_response)?;

@@ -307,19 +307,12 @@ impl AuthTokens {
         now: u64,
     ) -> Result<(Arc<User>, TokenClaims), TokenError> {
         let claims = self.decode_at(token, now)?;
-        // A caching store's hit is taken without the boxed asynchronous call.
-        let mut user = match store.cached_user_by_token_uniquifier(&claims.uid) {
-            Some(hit) => hit,
-            None => {
-                store
-                    .find_user_by_token_uniquifier_shared(&claims.uid)
-                    .await?
-            }
-        };
+        let mut user =
+            rampart_core::datastore::user_by_token_uniquifier(store, &claims.uid).await?;
         if user.is_none() && store.has_token_uniquifier() {
             // Flask-Security falls back to fs_uniquifier so that tokens issued before the
             // column was added keep working.
-            user = store.find_user_by_uniquifier_shared(&claims.uid).await?;
+            user = rampart_core::datastore::user_by_uniquifier(store, &claims.uid).await?;
         }
         let user = user.ok_or(TokenError::Revoked)?;
         if !user.active {
