@@ -878,3 +878,27 @@ async fn forged_session_ids_are_refused_and_not_adopted(db: Db) {
     }
     app.server.stop().await;
 }
+
+/// Flask-Security reads the `Authentication-Token` header first and does not look at
+/// `?auth_token=` when the header is there, even when the header holds no valid token: a
+/// request cannot pick its credential by sending a second one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_present_token_header_wins_over_the_query() {
+    let app = App::start(Db::sqlite()).await;
+    let token = app.token(USER).await;
+    let by_query = app
+        .get("/api/me")
+        .accept_json()
+        .cred(&Cred::Query(token.clone()))
+        .send()
+        .await;
+    assert_eq!(by_query.status, 200, "{by_query}");
+    let both = app
+        .get("/api/me")
+        .accept_json()
+        .cred(&Cred::Query(token))
+        .header("Authentication-Token", "not-a-token")
+        .send()
+        .await;
+    assert_eq!(both.status, 401, "{both}");
+}
