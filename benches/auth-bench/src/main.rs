@@ -13,6 +13,7 @@
 mod bare;
 mod cpu;
 mod login;
+mod order;
 mod peers;
 mod phases;
 mod report;
@@ -287,7 +288,8 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         .unwrap_or(0);
     let peak = demo.sample_peak_rss();
     for round in 1..=args.rounds {
-        for (case, out) in cases.iter().zip(&mut results) {
+        for index in order::round_order(round as usize - 1, cases.len()) {
+            let (case, out) = (&cases[index], &mut results[index]);
             let before = cpu::Ticks::read(args.server_core);
             let r = wrk::run(load, args.seconds, &case.url, &case.headers)?;
             let core = before
