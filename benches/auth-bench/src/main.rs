@@ -336,8 +336,7 @@ fn benchmark(mut args: RunArgs) -> anyhow::Result<()> {
         &[("token", "fs-token"), ("session", "fs-session")],
     );
     if !args.only_sqlite && !args.no_auth {
-        let token = cases.iter().find(|c| c.name == "token");
-        extra_phases(&args, load, &bases, &dir, &results, token)?;
+        extra_phases(&args, load, &bases, &dir, &results, &cases)?;
         memory(
             &args,
             &demo,
@@ -471,9 +470,10 @@ fn extra_phases(
     bases: &Bases,
     dir: &TempDir,
     results: &[CaseResults],
-    token: Option<&Case>,
+    cases: &[Case],
 ) -> anyhow::Result<()> {
-    if let Some(token) = token {
+    backends_phase(args, load, cases)?;
+    if let Some(token) = cases.iter().find(|c| c.name == "token") {
         flood_phase(args, load, bases, dir, results, token)?;
     }
     println!(
@@ -498,6 +498,52 @@ fn extra_phases(
         println!(
             "  {name:<8} {:>8.0} logins/s  p99 {:>8.2}ms  statuses {statuses:?}",
             r.rps, r.p99_ms
+        );
+    }
+    Ok(())
+}
+
+/// The PostgreSQL + Redis instance against the SQLite one on the same requests, both loaded at
+/// once (see [`phases::side_by_side`]): their cost ratio without the noise that separate runs
+/// carry on this VM. Sequential rounds compare each case with `bare`; this compares the two
+/// back ends with each other.
+fn backends_phase(args: &RunArgs, load: Load, cases: &[Case]) -> anyhow::Result<()> {
+    let find = |name: &str| cases.iter().find(|c| c.name == name);
+    let pairs: Vec<(&Case, &Case)> = [("token", "token-pg"), ("session", "session-pg")]
+        .into_iter()
+        .filter_map(|(a, b)| Some((find(a)?, find(b)?)))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "Back ends side by side (both instances loaded at once on the servers' core, each by \
+         wrk -t{} -c{}, {} x {}s), PostgreSQL + Redis throughput over SQLite's:",
+        (load.threads / 2).max(1),
+        (load.connections / 2).max(1),
+        args.rounds,
+        args.seconds
+    );
+    for (sqlite, pg) in pairs {
+        let mut ratios = Vec::new();
+        for _ in 0..args.rounds {
+            let (a, b) = phases::side_by_side(
+                load,
+                args.seconds,
+                (&sqlite.url, &sqlite.headers),
+                (&pg.url, &pg.headers),
+            )?;
+            check(sqlite, &a)?;
+            check(pg, &b)?;
+            ratios.push(b.rps / a.rps);
+        }
+        let interval = report::median_interval(&ratios)
+            .map_or_else(String::new, |(l, h)| format!(" (95% CI {l:.3}-{h:.3})"));
+        println!(
+            "  {} / {}: {:.3}{interval}",
+            pg.name,
+            sqlite.name,
+            report::median(&ratios)
         );
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! The measurements after the interleaved rounds: login throughput (password verification),
-//! authenticated requests during a flood of wrong-password logins, and memory per session.
+//! The measurements after the interleaved rounds: two servers side by side, login throughput
+//! (password verification), authenticated requests during a flood of wrong-password logins,
+//! and memory per session.
 
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +29,33 @@ pub fn login(
     std::fs::write(&script, wrk::post_json_script(&body)).context("cannot write the wrk script")?;
     let (r, report) = wrk::run_script(load, secs, &format!("{base}/login"), &[], Some(&script))?;
     Ok((r, wrk::status_counts(&report)))
+}
+
+/// Loads two servers at once, each with its own wrk of half `load`'s threads and connections
+/// (at least one of each), for `secs` seconds; both servers share their core, so a disturbance
+/// on the host slows both alike and the ratio of their throughputs is their cost ratio.
+///
+/// # Errors
+/// Either wrk fails.
+pub fn side_by_side(
+    load: Load,
+    secs: u32,
+    (a_url, a_headers): (&str, &[(String, String)]),
+    (b_url, b_headers): (&str, &[(String, String)]),
+) -> anyhow::Result<(WrkResult, WrkResult)> {
+    let half = Load {
+        threads: (load.threads / 2).max(1),
+        connections: (load.connections / 2).max(1),
+        ..load
+    };
+    std::thread::scope(|scope| {
+        let b = scope.spawn(|| wrk::run(half, secs, b_url, b_headers));
+        let a = wrk::run(half, secs, a_url, a_headers);
+        let b = b
+            .join()
+            .map_err(|_| anyhow::anyhow!("the second wrk thread panicked"))?;
+        Ok((a?, b?))
+    })
 }
 
 /// Authenticated requests while a flood of wrong-password logins runs.
