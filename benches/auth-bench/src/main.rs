@@ -516,13 +516,11 @@ fn backends_phase(args: &RunArgs, load: Load, cases: &[Case]) -> anyhow::Result<
     if pairs.is_empty() {
         return Ok(());
     }
+    let half = load.halved();
     println!(
         "Back ends side by side (both instances loaded at once on the servers' core, each by \
          wrk -t{} -c{}, {} x {}s), PostgreSQL + Redis throughput over SQLite's:",
-        (load.threads / 2).max(1),
-        (load.connections / 2).max(1),
-        args.rounds,
-        args.seconds
+        half.threads, half.connections, args.rounds, args.seconds
     );
     for (sqlite, pg) in pairs {
         let mut ratios = Vec::new();

@@ -31,9 +31,9 @@ pub fn login(
     Ok((r, wrk::status_counts(&report)))
 }
 
-/// Loads two servers at once, each with its own wrk of half `load`'s threads and connections
-/// (at least one of each), for `secs` seconds; both servers share their core, so a disturbance
-/// on the host slows both alike and the ratio of their throughputs is their cost ratio.
+/// Loads two servers at once, each with its own wrk of [`Load::halved`], for `secs` seconds;
+/// both servers share their core, so a disturbance on the host slows both alike and the ratio
+/// of their throughputs is their cost ratio.
 ///
 /// # Errors
 /// Either wrk fails.
@@ -43,11 +43,7 @@ pub fn side_by_side(
     (a_url, a_headers): (&str, &[(String, String)]),
     (b_url, b_headers): (&str, &[(String, String)]),
 ) -> anyhow::Result<(WrkResult, WrkResult)> {
-    let half = Load {
-        threads: (load.threads / 2).max(1),
-        connections: (load.connections / 2).max(1),
-        ..load
-    };
+    let half = load.halved();
     std::thread::scope(|scope| {
         let b = scope.spawn(|| wrk::run(half, secs, b_url, b_headers));
         let a = wrk::run(half, secs, a_url, a_headers);

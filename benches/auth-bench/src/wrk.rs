@@ -32,6 +32,17 @@ pub struct Load {
     pub connections: u32,
 }
 
+impl Load {
+    /// Half the threads and connections (at least one of each), for two wrk sharing the core.
+    pub fn halved(self) -> Self {
+        Self {
+            threads: (self.threads / 2).max(1),
+            connections: (self.connections / 2).max(1),
+            ..self
+        }
+    }
+}
+
 /// Makes sure `wrk` is on the PATH, installing it with apt-get when running as root.
 ///
 /// # Errors

@@ -840,3 +840,28 @@ async fn a_large_configured_body_limit_is_honoured_by_token_lookup() {
     .await;
     assert_eq!(status, Some(413));
 }
+
+/// A present `Authentication-Token` header is the credential even when its value is not UTF-8
+/// (it reads as empty and fails): the request is not let through on a valid `?auth_token=`
+/// it also carries. A filter on UTF-8 values in the header look-up would let it fall back to
+/// the query and pass.
+#[tokio::test]
+async fn a_non_utf8_token_header_does_not_fall_back_to_the_query() {
+    let app = App::start(Db::sqlite()).await;
+    let target = format!("/api/me?auth_token={}", app.token(USER).await);
+    let accept = || h("Accept", JSON);
+    let port = app.server.port;
+    let (status, _) = send(
+        port,
+        &raw_case("GET", &target, vec![accept()], Body::Bytes(Vec::new())),
+    )
+    .await;
+    assert_eq!(status, Some(200), "the query token alone is accepted");
+    let with_header = vec![accept(), h("Authentication-Token", [0xff, 0xfe, 0x80])];
+    let (status, _) = send(
+        port,
+        &raw_case("GET", &target, with_header, Body::Bytes(Vec::new())),
+    )
+    .await;
+    assert_eq!(status, Some(401));
+}
