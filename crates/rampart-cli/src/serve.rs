@@ -150,17 +150,20 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         redis,
     };
     let routes = openapi::with_document(security.operations(), api::routes(demo, env.test_hooks));
-    let app = instance_header(
-        security.install(routes.into_parts().0),
+    let app = security.wrap(instance_header(
+        routes.into_parts().0,
         env.instance.as_deref(),
-    )?;
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("server error");
+    )?);
+    let served =
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(app),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error");
     if let Some(queue) = security.lifecycle().mail_queue() {
         // Emails of the last requests still go out (bounded: a dead server cannot hold up
         // the shutdown).

@@ -126,4 +126,4 @@ pub use extract::{
 pub use rampart_core::{datastore, model};
 pub use rampart_password as password;
 pub use rampart_sqlx as sql;
-pub use security::Security;
+pub use security::{Secured, Security};

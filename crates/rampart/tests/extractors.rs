@@ -4,6 +4,7 @@
 //! `OptionalUser`, a custom unauthenticated handler, and 403 for anonymous role checks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
@@ -47,7 +48,19 @@ fn config() -> SecurityConfig {
     c
 }
 
-async fn app() -> (Router, rampart_tests::StoreGuard) {
+/// The application under test, as [`Security::install`] or [`Security::wrap`] made it.
+type App = tower::util::BoxCloneSyncService<Request<Body>, axum::response::Response, Infallible>;
+
+/// How the security layers are put around the routes.
+#[derive(Clone, Copy, Debug)]
+enum Mount {
+    /// [`Security::install`]: around each route.
+    Install,
+    /// [`Security::wrap`]: around the whole router.
+    Wrap,
+}
+
+async fn app_with(mount: Mount) -> (App, rampart_tests::StoreGuard) {
     let (store, guard) = rampart_tests::sqlite_store().await;
     let c = config();
     let engine = PasswordEngine::new(c.password.clone()).unwrap();
@@ -134,7 +147,11 @@ async fn app() -> (Router, rampart_tests::StoreGuard) {
             "/write",
             post(|u: AuthRequired| async move { u.email.clone() }),
         );
-    (security.install(routes), guard)
+    let app = match mount {
+        Mount::Install => App::new(security.install(routes)),
+        Mount::Wrap => App::new(security.wrap(routes)),
+    };
+    (app, guard)
 }
 
 #[derive(Clone, Debug)]
@@ -145,7 +162,7 @@ enum Cred {
     Basic(&'static str, &'static str),
 }
 
-async fn call(app: &Router, method: &str, path: &str, cred: &Cred, json: bool) -> (u16, String) {
+async fn call(app: &App, method: &str, path: &str, cred: &Cred, json: bool) -> (u16, String) {
     let mut req = Request::builder().method(method).uri(path);
     if json {
         req = req.header(header::ACCEPT, "application/json");
@@ -172,7 +189,7 @@ async fn call(app: &Router, method: &str, path: &str, cred: &Cred, json: bool) -
 }
 
 /// Logs in with JSON; returns the session cookie, its CSRF token and an auth token.
-async fn login(app: &Router, email: &str) -> (Cred, Cred) {
+async fn login(app: &App, email: &str) -> (Cred, Cred) {
     let body = serde_json::json!({"email": email, "password": PW}).to_string();
     let req = Request::builder()
         .method("POST")
@@ -206,7 +223,17 @@ async fn login(app: &Router, email: &str) -> (Cred, Cred) {
 
 #[tokio::test]
 async fn extractor_table() {
-    let (app, _guard) = app().await;
+    extractor_table_with(Mount::Install).await;
+}
+
+/// The same decisions when the layers wrap the whole router instead of each route.
+#[tokio::test]
+async fn extractor_table_wrapped() {
+    extractor_table_with(Mount::Wrap).await;
+}
+
+async fn extractor_table_with(mount: Mount) {
+    let (app, _guard) = app_with(mount).await;
     let (admin_s, admin_t) = login(&app, "admin@x.io").await;
     let (editor_s, editor_t) = login(&app, "editor@x.io").await;
     let (plain_s, _) = login(&app, "plain@x.io").await;
@@ -297,7 +324,17 @@ async fn extractor_table() {
 /// Every response carries the security headers: success, 401, 403, 404, 400 and redirects.
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let (app, _guard) = app().await;
+    security_headers_on_every_response(Mount::Install).await;
+}
+
+/// The same when the layers wrap the whole router (the 404 of an unknown path included).
+#[tokio::test]
+async fn every_wrapped_response_carries_the_security_headers() {
+    security_headers_on_every_response(Mount::Wrap).await;
+}
+
+async fn security_headers_on_every_response(mount: Mount) {
+    let (app, _guard) = app_with(mount).await;
     let (session, _) = login(&app, "editor@x.io").await;
     let cases: Vec<(&str, &str, Cred, bool, u16)> = vec![
         ("GET", "/maybe", Cred::None, true, 200),

@@ -152,22 +152,84 @@ impl Security {
     /// cookies and client addresses. Serve the result with
     /// `into_make_service_with_connect_info::<SocketAddr>()` so login tracking sees the peer
     /// address.
+    ///
+    /// The layers wrap each route (axum's [`Router::layer`]), so routes added to the result
+    /// afterwards are not protected; [`Security::wrap`] puts them around the finished
+    /// application instead, and costs less per request.
     pub fn install<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
+        self.mount(app).layer(service::SecurityLayer::new(self))
+    }
+
+    /// The same as [`Security::install`], with the security layers around the finished
+    /// application as one service rather than around each of its routes. Every request, for
+    /// any route or none, passes them; nothing can be routed past them later, and a request
+    /// costs one boxed service call less (about 1.5k instructions of the 27k of a token
+    /// request, measured with callgrind).
+    ///
+    /// Serve it with [`axum::ServiceExt::into_make_service_with_connect_info`] so login
+    /// tracking sees the peer address:
+    /// ```no_run
+    /// # async fn run(security: rampart::Security, app: axum::Router) -> std::io::Result<()> {
+    /// use axum::ServiceExt as _;
+    /// let app = security.wrap(app.with_state(()));
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    ///     .await
+    /// # }
+    /// ```
+    pub fn wrap(&self, app: Router) -> Secured {
+        use tower::Layer as _;
+        Secured(service::SecurityLayer::new(self).layer(self.mount(app)))
+    }
+
+    /// `app` with Rampart's endpoints and static files, and axum's body limit raised to
+    /// `SECURITY_MAX_BODY_SIZE`.
+    fn mount<S: Clone + Send + Sync + 'static>(&self, app: Router<S>) -> Router<S> {
         let (endpoints, _) = crate::views::routes(self).into_parts();
         let endpoints = endpoints.layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         ));
         let files = crate::static_files::routes(&self.config().pages.static_folder_url);
-        let mut app = app.merge(endpoints.merge(files).with_state(()));
+        let app = app.merge(endpoints.merge(files).with_state(()));
         let limit = self.config().max_body_size;
         if limit > AXUM_DEFAULT_BODY_LIMIT {
             // The handlers' extractors (`Bytes`, `Json`, `Form`) read to the same limit as the
             // security layer, not to axum's own 2 MB default. Only then: a smaller limit is
             // enforced by the security layer already, and one more layer around every route
             // costs every request a box and a call (1.5k instructions on the token path).
-            app = app.layer(axum::extract::DefaultBodyLimit::max(limit));
+            return app.layer(axum::extract::DefaultBodyLimit::max(limit));
         }
-        app.layer(service::SecurityLayer::new(self))
+        app
+    }
+}
+
+/// An application with the security layers around it ([`Security::wrap`]): a tower service
+/// to serve, like a [`Router`].
+#[derive(Clone)]
+pub struct Secured(service::SecurityService<Router>);
+
+impl std::fmt::Debug for Secured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secured").finish_non_exhaustive()
+    }
+}
+
+impl tower::Service<axum::extract::Request> for Secured {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        self.0.call(req)
     }
 }

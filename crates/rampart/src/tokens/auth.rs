@@ -82,7 +82,7 @@ struct Inner {
     salt: String,
     /// Tokens already verified, by their text: skips the signature check and payload
     /// decoding on repeat (age and `exp` are checked again every time).
-    verified: Option<Arc<TtlMap<String, TokenClaims>>>,
+    verified: Option<Arc<TtlMap<String, Arc<TokenClaims>>>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -210,19 +210,29 @@ impl AuthTokens {
     /// [`TokenError::Expired`] for one older than the maximum age, dated after `now`, or
     /// with a non-zero `exp` before `now`.
     pub fn decode_at(&self, token: &str, now: u64) -> Result<TokenClaims, TokenError> {
+        self.decode_shared_at(token, now).map(Arc::unwrap_or_clone)
+    }
+
+    /// [`decode_at`](Self::decode_at) with the claims shared with the verified-token cache
+    /// (no copy of a cached token's claims on the per-request path).
+    fn decode_shared_at(&self, token: &str, now: u64) -> Result<Arc<TokenClaims>, TokenError> {
         let Some(cache) = &self.inner.verified else {
-            return self.verify_at(token, now);
+            return self.verify_at(token, now).map(Arc::new);
         };
         if let Some(claims) = cache.get(token) {
             return self.still_valid(claims, now);
         }
-        let claims = self.verify_at(token, now)?;
-        cache.put(token.to_owned(), claims.clone());
+        let claims = Arc::new(self.verify_at(token, now)?);
+        cache.put(token.to_owned(), Arc::clone(&claims));
         Ok(claims)
     }
 
     /// The age and `exp` checks of a previously verified token, at `now`.
-    fn still_valid(&self, claims: TokenClaims, now: u64) -> Result<TokenClaims, TokenError> {
+    fn still_valid(
+        &self,
+        claims: Arc<TokenClaims>,
+        now: u64,
+    ) -> Result<Arc<TokenClaims>, TokenError> {
         if claims.issued_at > now {
             return Err(TokenError::Expired);
         }
@@ -292,11 +302,11 @@ impl AuthTokens {
         now: u64,
     ) -> Result<(User, TokenClaims), TokenError> {
         let (user, claims) = self.authenticate_shared_at(token, store, now).await?;
-        Ok((Arc::unwrap_or_clone(user), claims))
+        Ok((Arc::unwrap_or_clone(user), Arc::unwrap_or_clone(claims)))
     }
 
-    /// [`AuthTokens::authenticate_claims_at`] with the user row shared (no copy of a cached
-    /// row on the per-request path).
+    /// [`AuthTokens::authenticate_claims_at`] with the user row and the claims shared (no copy
+    /// of a cached row or of a cached token's claims on the per-request path).
     ///
     /// # Errors
     /// As [`AuthTokens::authenticate_at`].
@@ -305,8 +315,8 @@ impl AuthTokens {
         token: &str,
         store: &dyn UserDatastore,
         now: u64,
-    ) -> Result<(Arc<User>, TokenClaims), TokenError> {
-        let claims = self.decode_at(token, now)?;
+    ) -> Result<(Arc<User>, Arc<TokenClaims>), TokenError> {
+        let claims = self.decode_shared_at(token, now)?;
         let mut user =
             rampart_core::datastore::user_by_token_uniquifier(store, &claims.uid).await?;
         if user.is_none() && store.has_token_uniquifier() {
