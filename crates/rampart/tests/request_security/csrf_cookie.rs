@@ -130,6 +130,7 @@ async fn xsrf_cookie_refresh_on_expiry_each_request_and_remember_me() {
         .json(&json!({"email": USER, "password": PW, "remember": true}))
         .send(&app.router)
         .await;
+    assert_eq!(lr.status, 200, "{lr:?}");
     let mut jar = Jar::default();
     jar.absorb(&lr);
     let restarted = Jar(jar
@@ -137,7 +138,7 @@ async fn xsrf_cookie_refresh_on_expiry_each_request_and_remember_me() {
         .into_iter()
         .filter(|(k, _)| k == "remember_token")
         .collect());
-    assert_eq!(restarted.0.len(), 1);
+    assert_eq!(restarted.0.len(), 1, "{lr:?}");
     let r = Req::new("GET", "/state")
         .accept_json()
         .jar(&restarted)

@@ -92,9 +92,13 @@ impl Jar {
             let Some((k, v)) = first.split_once('=') else {
                 continue;
             };
+            // Only the attributes say "deleted": a hex value (the remember cookie's 160 hex
+            // digits) contains "1970" once in about 400 logins.
             let removal = v.is_empty()
-                || raw.contains("Max-Age=0")
-                || raw.to_ascii_lowercase().contains("1970");
+                || raw.split(';').skip(1).any(|attr| {
+                    let attr = attr.trim().to_ascii_lowercase();
+                    attr == "max-age=0" || (attr.starts_with("expires=") && attr.contains("1970"))
+                });
             if removal {
                 self.0.remove(k.trim());
             } else {
