@@ -342,6 +342,8 @@ async fn security_headers_on_every_response(mount: Mount) {
         ("GET", "/roles-req", session.clone(), true, 403),
         ("GET", "/no-such-route", Cred::None, true, 404),
         ("POST", "/write", session.clone(), true, 400),
+        // A browser's CSRF refusal: the template's page replaces the plain body.
+        ("POST", "/write", session.clone(), false, 400),
         ("GET", "/login", Cred::None, false, 200),
         ("POST", "/logout", session, false, 302),
     ];
@@ -385,6 +387,20 @@ async fn security_headers_on_every_response(mount: Mount) {
         );
         assert!(h.get(header::REFERRER_POLICY).is_some(), "{path}");
         assert!(h.get("cross-origin-opener-policy").is_some(), "{path}");
+        // A declared length must be the body's: a server cuts the connection otherwise.
+        let declared = h
+            .get(header::CONTENT_LENGTH)
+            .map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        if let Some(n) = declared {
+            assert_eq!(
+                n,
+                body.len(),
+                "Content-Length of {method} {path} (json {json})"
+            );
+        }
     }
 }
 

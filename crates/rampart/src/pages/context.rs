@@ -363,7 +363,16 @@ pub(crate) async fn csrf_page(
         )
         .await;
     if rendered.status() == StatusCode::BAD_REQUEST {
-        *response.body_mut() = rendered.into_body();
+        let (parts, body) = rendered.into_parts();
+        *response.body_mut() = body;
+        // The new body's own length and type: a `Content-Length` the router set for the plain
+        // refusal (under `Security::wrap`, it runs before this step) would make the server
+        // cut the connection on the longer page.
+        let headers = response.headers_mut();
+        headers.remove(axum::http::header::CONTENT_LENGTH);
+        if let Some(ct) = parts.headers.get(axum::http::header::CONTENT_TYPE) {
+            headers.insert(axum::http::header::CONTENT_TYPE, ct.clone());
+        }
     }
 }
 
