@@ -150,10 +150,10 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         redis,
     };
     let routes = openapi::with_document(security.operations(), api::routes(demo, env.test_hooks));
-    let app = security.wrap(instance_header(
-        routes.into_parts().0,
-        env.instance.as_deref(),
-    )?);
+    // The instance header outermost, so Rampart's own endpoints carry it too.
+    let app = tower::ServiceBuilder::new()
+        .option_layer(instance_header(env.instance.as_deref())?)
+        .service(security.wrap(routes.into_parts().0));
     let served =
         axum::serve(
             listener,
@@ -198,21 +198,21 @@ async fn redis_pool(
 
 /// With `DEMO_INSTANCE` set, every response says which instance served it
 /// (`X-Demo-Instance`), so tests and operators can see the load balancer spread requests.
-fn instance_header(app: axum::Router, instance: Option<&str>) -> anyhow::Result<axum::Router> {
+fn instance_header(
+    instance: Option<&str>,
+) -> anyhow::Result<Option<tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue>>>
+{
     let Some(name) = instance else {
-        return Ok(app);
+        return Ok(None);
     };
     let value = axum::http::HeaderValue::from_str(name)
         .with_context(|| format!("DEMO_INSTANCE must be a header value, got {name:?}"))?;
-    Ok(app.layer(axum::middleware::map_response(
-        move |mut res: axum::response::Response| {
-            let value = value.clone();
-            async move {
-                res.headers_mut().insert("x-demo-instance", value);
-                res
-            }
-        },
-    )))
+    Ok(Some(
+        tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::HeaderName::from_static("x-demo-instance"),
+            value,
+        ),
+    ))
 }
 
 /// Deletes expired throttle counters every 5 minutes (a no-op for Redis).
