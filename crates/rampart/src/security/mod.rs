@@ -166,6 +166,10 @@ impl Security {
     /// costs one boxed service call less (3 allocations and about 360 instructions of the 27k
     /// of a token request, measured with callgrind).
     ///
+    /// Layers of the application go on `app` before the call (they then see the request after
+    /// the security layers) or around the returned service (before them). A `Router::layer`
+    /// on `app` reaches only the application's routes, not the endpoints this call adds.
+    ///
     /// Serve it with [`axum::ServiceExt::into_make_service_with_connect_info`] so login
     /// tracking sees the peer address:
     /// ```no_run
