@@ -14,12 +14,14 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+mod cookie;
 mod postgres;
 mod redis;
 pub mod sessions;
 mod temp;
 pub mod throttle;
 
+pub use cookie::SetCookie;
 pub use postgres::{PostgresDatabase, fresh_postgres_database, postgres_server_url};
 pub use redis::{redis_server_url, unique_prefix};
 pub use temp::TempDir;

@@ -154,16 +154,13 @@ pub async fn run(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let app = tower::ServiceBuilder::new()
         .option_layer(instance_header(env.instance.as_deref())?)
         .service(security.wrap(routes.into_parts().0));
-    let served =
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(app),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error");
+    let served = axum::serve(
+        listener,
+        axum::ServiceExt::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("server error");
     if let Some(queue) = security.lifecycle().mail_queue() {
         // Emails of the last requests still go out (bounded: a dead server cannot hold up
         // the shutdown).

@@ -88,21 +88,13 @@ pub struct Jar(pub BTreeMap<String, String>);
 impl Jar {
     pub fn absorb(&mut self, r: &Resp) {
         for raw in &r.set_cookies {
-            let first = raw.split(';').next().unwrap_or_default();
-            let Some((k, v)) = first.split_once('=') else {
+            let Some(cookie) = rampart_tests::SetCookie::parse(raw) else {
                 continue;
             };
-            // Only the attributes say "deleted": a hex value (the remember cookie's 160 hex
-            // digits) contains "1970" once in about 400 logins.
-            let removal = v.is_empty()
-                || raw.split(';').skip(1).any(|attr| {
-                    let attr = attr.trim().to_ascii_lowercase();
-                    attr == "max-age=0" || (attr.starts_with("expires=") && attr.contains("1970"))
-                });
-            if removal {
-                self.0.remove(k.trim());
+            if cookie.is_removal() {
+                self.0.remove(cookie.name.trim());
             } else {
-                self.0.insert(k.trim().to_owned(), v.to_owned());
+                self.0.insert(cookie.name.trim().to_owned(), cookie.value);
             }
         }
     }
